@@ -1,0 +1,51 @@
+"""Create OpenSearch clients from :class:`~lacl_search.settings.ClusterSettings` (lazily, never at import)."""
+
+from __future__ import annotations
+
+import logging
+
+from opensearchpy import OpenSearch
+
+from lacl_search.settings import ClusterSettings
+
+log = logging.getLogger(__name__)
+
+
+class ClusterUnavailable(RuntimeError):
+    """The cluster could not be reached or is unhealthy; the message never holds credentials."""
+
+
+def make_client(settings: ClusterSettings | None = None) -> OpenSearch:
+    """Return an ``opensearchpy.OpenSearch`` client for ``settings`` (default: from the environment)."""
+    settings = settings or ClusterSettings.from_env()
+    kwargs: dict[str, object] = {
+        "hosts": [settings.url],
+        "timeout": settings.timeout,
+        "max_retries": 3,
+        "retry_on_timeout": True,
+        "http_compress": True,
+    }
+    if settings.user is not None:
+        kwargs["http_auth"] = (settings.user, settings.password or "")
+    if settings.use_ssl:
+        kwargs["use_ssl"] = True
+        kwargs["verify_certs"] = settings.verify_certs
+        kwargs["ssl_show_warn"] = settings.verify_certs
+        if settings.ca_certs:
+            kwargs["ca_certs"] = settings.ca_certs
+    log.debug("OpenSearch client for %s", settings.safe_url())
+    return OpenSearch(**kwargs)
+
+
+def check_cluster(client: OpenSearch, settings: ClusterSettings) -> dict:
+    """Return cluster health, or raise :class:`ClusterUnavailable` with a credential-free message."""
+    try:
+        health = client.cluster.health(wait_for_status="yellow", timeout="10s")
+    except Exception as exc:  # noqa: BLE001 - every transport error becomes one clear message
+        raise ClusterUnavailable(
+            f"OpenSearch at {settings.safe_url()} is not reachable: {settings.redact(type(exc).__name__)}: "
+            f"{settings.redact(str(exc))[:300]}"
+        ) from None
+    if health.get("status") == "red":
+        raise ClusterUnavailable(f"OpenSearch at {settings.safe_url()} is red")
+    return health

@@ -1,0 +1,24 @@
+"""Where lacl-search keeps downloads, models and data on this machine.
+
+Everything lives under one cache home, ``$LACL_HOME`` (default ``~/.cache/lacl-search``), outside the
+repository's tracked files, so a fresh clone reuses what an earlier run fetched.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_home() -> Path:
+    """Return the cache home folder (created on first use)."""
+    root = Path(os.environ.get("LACL_HOME") or Path.home() / ".cache" / "lacl-search").expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def cache_dir(*parts: str) -> Path:
+    """Return ``cache_home()/parts...``, created if missing."""
+    path = cache_home().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,44 @@
+"""Metrics against hand-computed values."""
+
+import math
+
+import pytest
+
+from lacl_search.evaluation import metrics
+
+QRELS = {"q1": {"d1": 1}, "q2": {"d2": 1, "d3": 1}}
+RUN = {"q1": {"d9": 3.0, "d1": 2.0}, "q2": {"d3": 5.0, "d8": 4.0}}
+
+
+def test_per_query_hand_computed():
+    values = metrics.per_query(QRELS, RUN)
+    assert values["q1"]["ndcg@10"] == pytest.approx(1 / math.log2(3))
+    assert values["q1"]["mrr@10"] == pytest.approx(0.5)
+    assert values["q1"]["recall@100"] == pytest.approx(1.0)
+    idcg = 1 + 1 / math.log2(3)
+    assert values["q2"]["ndcg@10"] == pytest.approx(1 / idcg)
+    assert values["q2"]["recall@100"] == pytest.approx(0.5)
+    assert values["q2"]["mrr@10"] == pytest.approx(1.0)
+    agg = metrics.aggregate(values)
+    assert agg["mrr@10"] == pytest.approx(0.75)
+
+
+def test_query_without_hits_scores_zero():
+    values = metrics.per_query({"q": {"d": 1}}, {})
+    assert values == {"q": {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}}
+
+
+def test_language_bias_hand_computed():
+    qrels = {"q": {"en1": 1, "de1": 1, "ja1": 1}}
+    run = {"q": {"de1": 0.9, "x-de": 0.8, "en1": 0.5}}
+    doc_lang = {"en1": "en", "de1": "de", "ja1": "ja", "x-de": "de"}
+    bias = metrics.language_bias(qrels, run, {"q": "de"}, doc_lang)
+    assert bias["recall@100_same_lang"] == pytest.approx(1.0)
+    assert bias["recall@100_other_lang"] == pytest.approx(0.5)
+    assert bias["top10_share_query_lang"] == pytest.approx(2 / 3)
+
+
+def test_by_language_groups():
+    values = metrics.per_query(QRELS, RUN)
+    groups = metrics.by_language(values, {"q1": "de", "q2": None})
+    assert set(groups) == {"de", "und"} and groups["de"]["queries"] == 1
