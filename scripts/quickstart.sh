@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The main job: install everything, start OpenSearch, install the offline default encoder, fetch
+# Debian's translated package descriptions, ingest a multilingual corpus, and run cross-lingual queries.
+# Re-running re-uses every download (Python packages, OpenSearch, model, apt lists).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+VENV="${LACL_VENV:-${LACL_HOME:-$HOME/.cache/lacl-search}/venv}"
+export PATH="$VENV/bin:$PATH"
+DATA="${LACL_DATA:-data/ddtp}"
+INDEX="${LACL_INDEX:-ddtp}"
+
+URL=$(lacl-search opensearch start | tail -n 1)
+export OPENSEARCH_URL="$URL"
+MODEL=$(lacl-search model install | tail -n 1)
+lacl-search data ddtp --out "$DATA"
+lacl-search ingest --input "$DATA/quickstart/corpus.jsonl" --index "$INDEX" --id-field _id --no-progress
+
+while IFS= read -r query; do
+  [ -n "$query" ] || continue
+  echo
+  echo "### hybrid: $query"
+  lacl-search search --index "$INDEX" --mode hybrid -k 5 "$query"
+done < <(python -c 'import json,sys; [print(json.loads(l)["text"]) for l in open(sys.argv[1], encoding="utf-8")]' \
+  "$DATA/quickstart/queries.jsonl" | head -n 6)
+
+echo
+echo "OpenSearch: $URL   index: $INDEX   model: $MODEL"
+echo "Try: $VENV/bin/lacl-search search --index $INDEX --mode dense 'Werkzeug zum Komprimieren von Bildern'"

@@ -1,0 +1,111 @@
+"""Evaluate several encoders on BEIR dev benchmarks with exact in-memory search; write JSON + markdown.
+
+``python -m lacl_search.trainer.report --data DIR --model base=default --model lacl=models/lacl
+--benchmarks xling-de-en mono-en mixed --out results.json --markdown results.md``
+
+Every model sees the same (optionally capped) queries and corpora, so the table compares like with
+like. Language-bias columns come from benchmarks whose rows carry ``lang`` (``mixed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+from lacl_search.cli import setup_logging
+from lacl_search.encoder import Encoder
+
+from .evaluate import Benchmark, DenseEvaluator, load_benchmark, subsample_corpus
+
+log = logging.getLogger(__name__)
+
+BIAS_KEYS = ("R@100_same_lang", "R@100_other_lang", "top10_query_lang_share")
+
+
+def evaluate_models(models: dict[str, str], benches: list[Benchmark], max_length: int) -> dict[str, dict]:
+    """``{model: {benchmark: metrics}}``, plus each model's evaluation seconds under ``_seconds``."""
+    results: dict[str, dict] = {}
+    for name, path in models.items():
+        tic = time.perf_counter()
+        encoder = Encoder.from_pretrained(path, device="cpu", max_length=max_length)
+        evaluator = DenseEvaluator(encoder)
+        results[name] = {}
+        for bench in benches:
+            results[name][bench.name] = evaluator.evaluate(bench)
+            log.info("%s %s %s", name, bench.name, results[name][bench.name])
+        results[name]["_seconds"] = time.perf_counter() - tic
+    return results
+
+
+def _cell(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def markdown_table(results: dict[str, dict], benchmarks: list[str]) -> str:
+    """nDCG@10 / R@100 per benchmark (rows) and model (columns), then the language-bias figures."""
+    models = list(results)
+    lines = [
+        "| benchmark | " + " | ".join(f"{m} nDCG@10 / R@100" for m in models) + " |",
+        "|---|" + "---|" * len(models),
+    ]
+    for bench in benchmarks:
+        cells = [f"{_cell(results[m][bench].get('nDCG@10'))} / {_cell(results[m][bench].get('R@100'))}" for m in models]
+        lines.append(f"| {bench} | " + " | ".join(cells) + " |")
+    biased = [b for b in benchmarks if any(k in results[models[0]][b] for k in BIAS_KEYS)]
+    for bench in biased:
+        lines += [
+            "",
+            f"Language bias on `{bench}`:",
+            "",
+            "| model | " + " | ".join(BIAS_KEYS) + " |",
+            "|---|" + "---|" * len(BIAS_KEYS),
+        ]
+        lines += [f"| {m} | " + " | ".join(_cell(results[m][bench].get(k)) for k in BIAS_KEYS) + " |" for m in models]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m lacl_search.trainer.report", description=__doc__)
+    parser.add_argument("--data", type=Path, required=True, help="folder holding the BEIR benchmark folders")
+    parser.add_argument("--model", action="append", required=True, metavar="NAME=PATH", help="repeatable")
+    parser.add_argument("--benchmarks", nargs="+", required=True, help="benchmark folder names under --data")
+    parser.add_argument("--max-queries", type=int, default=0, help="queries per benchmark (0: all)")
+    parser.add_argument("--max-corpus", type=int, default=0, help="cap a corpus: judged docs + distractors")
+    parser.add_argument("--max-length", type=int, default=128, help="tokens per text at evaluation")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--out", type=Path, required=True, help="results JSON")
+    parser.add_argument("--markdown", type=Path, help="results table (markdown)")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(args.verbose)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    models = dict(item.split("=", 1) for item in args.model)
+    benches = [
+        subsample_corpus(load_benchmark(args.data / name, args.max_queries), args.max_corpus)
+        for name in args.benchmarks
+    ]
+    results = evaluate_models(models, benches, args.max_length)
+    settings = {k: v for k, v in vars(args).items() if k not in ("verbose",)}
+    payload = {"settings": json.loads(json.dumps(settings, default=str)), "results": results}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text(markdown_table(results, args.benchmarks), encoding="utf-8")
+    log.info("wrote %s", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
