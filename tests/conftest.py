@@ -1,0 +1,101 @@
+"""Shared fixtures: a real OpenSearch cluster for the integration tests.
+
+``opensearch_url`` picks, in order: a healthy cluster at ``$OPENSEARCH_URL``; the compose file's
+container through pytest-docker when a Docker engine answers; else the project's own local node
+(``lacl_search.server.process``) on ``$LACL_TEST_OPENSEARCH_PORT`` (default 9250, so a developer's
+node on 9200 is left alone), stopped at the end only if a test session started it (and no other
+session still uses it). When no cluster can be provided the fixture raises, so integration tests
+error instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from opensearchpy import OpenSearch
+
+from lacl_search.client import ClusterUnavailable, check_cluster, make_client
+from lacl_search.settings import ClusterSettings
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_PORT_ENV = "LACL_TEST_OPENSEARCH_PORT"
+
+
+def _env_cluster_url() -> str | None:
+    """``$OPENSEARCH_URL`` if it is set and the cluster there answers healthy."""
+    if not os.environ.get("OPENSEARCH_URL"):
+        return None
+    settings = ClusterSettings.from_env()
+    try:
+        check_cluster(make_client(settings), settings)
+    except ClusterUnavailable as exc:
+        log.warning("OPENSEARCH_URL is set but unusable (%s); providing a cluster instead", exc)
+        return None
+    return settings.url
+
+
+def _docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file() -> str:
+    """The compose file pytest-docker starts (only used when a Docker engine exists)."""
+    return str(REPO_ROOT / "docker-compose.yml")
+
+
+def _docker_cluster_url(request: pytest.FixtureRequest) -> str:
+    """Start the compose service through pytest-docker's ``docker_services`` and wait for health."""
+    from lacl_search.server.process import is_healthy
+
+    docker_services = request.getfixturevalue("docker_services")
+    url = f"http://127.0.0.1:{docker_services.port_for('opensearch', 9200)}"
+    docker_services.wait_until_responsive(check=lambda: is_healthy(url), timeout=300.0, pause=2.0)
+    return url
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Base URL of a healthy OpenSearch cluster for this test session."""
+    url = _env_cluster_url()
+    if url is not None:
+        yield url
+        return
+    if _docker_available():
+        yield _docker_cluster_url(request)
+        return
+    from lacl_search.server.shared import shared_node
+
+    # Concurrent sessions share the node; the last one out stops it if a session started it.
+    with shared_node(port=int(os.environ.get(TEST_PORT_ENV, "9250"))) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def os_client(opensearch_url: str) -> OpenSearch:
+    """An OpenSearch client for ``opensearch_url`` (credentials and TLS options from the environment)."""
+    return make_client(dataclasses.replace(ClusterSettings.from_env(), url=opensearch_url))
+
+
+@pytest.fixture
+def index_name(os_client: OpenSearch) -> Iterator[str]:
+    """A unique throw-away index name; every index and alias starting with it is deleted afterwards."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    yield name
+    os_client.indices.delete_alias(index="_all", name=f"{name}*", ignore=[404])
+    os_client.indices.delete(index=f"{name}*", ignore_unavailable=True, expand_wildcards="all")
