@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -48,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # On small machines shared with OpenSearch, OpenMP's busy-waiting threads make torch up to 40x
+    # slower (measured: 960 ms vs 34 ms per query on 2 cores); passive waiting avoids it. It must be
+    # set before torch is first imported, which the subcommands do lazily.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.verbose)

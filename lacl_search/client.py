@@ -40,7 +40,9 @@ def make_client(settings: ClusterSettings | None = None) -> OpenSearch:
 def check_cluster(client: OpenSearch, settings: ClusterSettings) -> dict:
     """Return cluster health, or raise :class:`ClusterUnavailable` with a credential-free message."""
     try:
-        health = client.cluster.health(wait_for_status="yellow", timeout="10s")
+        # the cluster-side wait ("timeout" in the REST API) clashes with the client's own timeout
+        # parameter in opensearch-py, so only the client-side request timeout is set here
+        health = client.cluster.health(wait_for_status="yellow", params={"request_timeout": 30})
     except Exception as exc:  # noqa: BLE001 - every transport error becomes one clear message
         raise ClusterUnavailable(
             f"OpenSearch at {settings.safe_url()} is not reachable: {settings.redact(type(exc).__name__)}: "

@@ -85,6 +85,14 @@ def compose_document(title: str | None, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
+def _load_backbone(source: str) -> PreTrainedModel:
+    """``AutoModel`` without the pooler head for the architectures that have one (we pool ourselves)."""
+    try:
+        return AutoModel.from_pretrained(source, add_pooling_layer=False)
+    except TypeError:  # architectures without a pooler option
+        return AutoModel.from_pretrained(source)
+
+
 def _drop_pooler(model: PreTrainedModel) -> PreTrainedModel:
     # BERT-like models carry a pooler we never use; unused parameters break DDP and waste memory.
     if getattr(model, "pooler", None) is not None:
@@ -137,10 +145,10 @@ class Encoder(nn.Module):
         if overrides:
             config = EncoderConfig.from_dict({**asdict(config), **overrides})
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModel.from_pretrained(source)
+        model = _load_backbone(source)
         document_model = None
         if not config.tied:
-            document_model = AutoModel.from_pretrained(str(Path(source) / DOCUMENT_TOWER_DIR))
+            document_model = _load_backbone(str(Path(source) / DOCUMENT_TOWER_DIR))
         encoder = cls(model, tokenizer, config, document_model)
         encoder.to(device or default_device())
         encoder.eval()

@@ -10,11 +10,13 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 
 from lacl_search import indices
+from lacl_search.client import ClusterUnavailable, check_cluster, make_client
 from lacl_search.evaluation import beir
 from lacl_search.evaluation.runner import EvalConfig, run
 from lacl_search.indexing import Document, index_documents
 from lacl_search.loader import LoadOptions, load_documents
 from lacl_search.search import IndexMissing, Searcher
+from lacl_search.settings import ClusterSettings
 from tests.tiny_encoder import build_tiny_encoder
 
 pytestmark = pytest.mark.integration
@@ -70,6 +72,15 @@ def test_dense_with_language_filter(os_client, index_name, loaded, tiny):
     hits = Searcher(os_client, tiny, index_name).search("web server", "dense", k=4, langs=["ja"])
     assert {h.doc_id for h in hits} == {"xml-ja", "web-ja"}
     assert all(h.scores["dense"] is not None and h.scores["bm25"] is None for h in hits)
+
+
+def test_check_cluster_and_credential_free_errors(opensearch_url, os_client):
+    settings = ClusterSettings(url=opensearch_url)
+    assert check_cluster(make_client(settings), settings)["status"] in ("green", "yellow")
+    dead = ClusterSettings(url="http://127.0.0.1:9", user="admin", password="s3cret-pw", timeout=2)
+    with pytest.raises(ClusterUnavailable) as err:
+        check_cluster(make_client(dead), dead)
+    assert "s3cret-pw" not in str(err.value) and "127.0.0.1:9" in str(err.value)
 
 
 def test_missing_index_is_a_clear_error(os_client, tiny):
