@@ -122,7 +122,8 @@ def test_failed_bulk_chunk_is_counted_not_fatal(opensearch_url, os_client, index
 
 
 def test_ingest_job_rejects_and_per_document_failures(os_client, index_name, tiny, tmp_path):
-    from lacl_search.ingest.job import IngestConfig, run as ingest_run
+    from lacl_search.ingest.job import IngestConfig
+    from lacl_search.ingest.job import run as ingest_run
     from lacl_search.ingest.readers import FieldMap
 
     path = tmp_path / "docs.jsonl"

@@ -1,8 +1,9 @@
 """Packaging and layout rules: every package is listed; the library never imports the apps."""
 
 import ast
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = {"ingest": "lacl_search.ingest", "trainer": "lacl_search.trainer", "demo": "lacl_search.demo"}

@@ -26,7 +26,8 @@ GOLDEN = [
     (
         "bm25 language without analyzer uses base fields",
         lambda: queries.bm25_query("x", 1, "sk"),
-        {"size": 1, "_source": SRC, "query": {"multi_match": {"query": "x", "fields": BASE_FIELDS, "type": "most_fields"}}},
+        {"size": 1, "_source": SRC,
+         "query": {"multi_match": {"query": "x", "fields": BASE_FIELDS, "type": "most_fields"}}},
     ),
     (
         "knn with metadata filter",
