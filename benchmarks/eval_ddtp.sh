@@ -6,7 +6,7 @@
 # benchmarks share one English corpus, so it is embedded once (the index is re-used by fingerprint).
 set -euo pipefail
 DATA="${1:-data/ddtp}"; OUT="${2:-results/ddtp}"; MODEL="${3:-default}"
-BENCHES="${BENCHES:-xling-de-en xling-fr-en xling-ja-en xling-ru-en xling-zh-en xling-da-en xling-sk-en xling-uk-en mixed}"
+BENCHES="${BENCHES:-xling-de-en xling-fr-en xling-ja-en xling-ru-en xling-zh_CN-en xling-da-en xling-sk-en xling-uk-en mixed}"
 MODES="${MODES:-bm25 dense hybrid}"
 tag=$(basename "$MODEL" | tr -c 'a-z0-9\n' '-')
 mkdir -p "$OUT"

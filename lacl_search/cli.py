@@ -34,7 +34,7 @@ def setup_logging(verbose: int = 0) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if verbose < 2:
         for noisy in ("opensearch", "urllib3", "httpx", "filelock"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+            logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 def build_parser() -> argparse.ArgumentParser:

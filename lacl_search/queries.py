@@ -15,6 +15,9 @@ from collections.abc import Mapping, Sequence
 from lacl_search import schema
 
 MAX_HYBRID_SUBQUERIES = 5
+# HNSW explores at least this many candidates per query (Lucene uses k as its search-time beam):
+# with k = 4 the graph search missed neighbours scoring higher than the ones it returned.
+MIN_KNN_CANDIDATES = 100
 TITLE_BOOST = 2.0
 HIGHLIGHT_FIELDS = (schema.TEXT, schema.TITLE)
 NORMALIZATION_TECHNIQUES = ("min_max", "l2")
@@ -85,8 +88,8 @@ def bm25_query(
 
 
 def knn_query(vector: Sequence[float], size: int = 10, filters: Sequence[dict] = (), k: int | None = None) -> dict:
-    """A dense k-NN search request body (``k`` candidates, default ``size``)."""
-    return _request(knn_clause(vector, k or size, filters), size, highlight=False)
+    """A dense k-NN search request body: ``k`` candidates (default ``max(size, MIN_KNN_CANDIDATES)``)."""
+    return _request(knn_clause(vector, k or max(size, MIN_KNN_CANDIDATES), filters), size, highlight=False)
 
 
 def hybrid_query(subqueries: Sequence[dict], size: int = 10, filters: Sequence[dict] = (),

@@ -214,7 +214,8 @@ class Searcher:
     def _hybrid_server(self, query: str, vector: list[float], k: int, filters: list[dict],
                        weight: float, fusion_method: str) -> list[Hit]:
         lang = detect_language(query)
-        subqueries = [queries.bm25_clause(query, lang), queries.knn_clause(vector, k, filters)]
+        candidates = max(k, queries.MIN_KNN_CANDIDATES)
+        subqueries = [queries.bm25_clause(query, lang), queries.knn_clause(vector, candidates, filters)]
         if fusion_method == "rrf":
             name, pipeline = queries.pipeline_name("rrf"), queries.rrf_pipeline()
         else:
@@ -232,7 +233,7 @@ class Searcher:
         only = [queries.ids_filter([h.doc_id for h in hits])]
         lang = detect_language(query)
         bm25 = queries.bm25_query(query, len(hits), lang, only)
-        dense = queries.knn_query(vector, len(hits), only)
+        dense = queries.knn_query(vector, len(hits), only, k=len(hits))
         parts = self._msearch([bm25, dense])
         for key, resp in zip(("bm25", "dense"), parts, strict=True):
             scores = {h.doc_id: h.score for h in _hits(resp)}

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The main job: install everything, start OpenSearch, install the offline default encoder, fetch
-# Debian's translated package descriptions, ingest a multilingual corpus, and run cross-lingual queries.
+# Debian's translated package descriptions, ingest a multilingual corpus, run cross-lingual queries,
+# and launch the Gradio demo on it (its URL is the last line; pass --no-demo to stop before it).
 # Re-running re-uses every download (Python packages, OpenSearch, model, apt lists).
 set -euo pipefail
+DEMO=1
+[ "${1:-}" = "--no-demo" ] && DEMO=0
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 VENV="${LACL_VENV:-${LACL_HOME:-$HOME/.cache/lacl-search}/venv}"
@@ -27,3 +30,7 @@ done < <(python -c 'import json,sys; [print(json.loads(l)["text"]) for l in open
 echo
 echo "OpenSearch: $URL   index: $INDEX   model: $MODEL"
 echo "Try: $VENV/bin/lacl-search search --index $INDEX --mode dense 'Werkzeug zum Komprimieren von Bildern'"
+if [ "$DEMO" = 1 ]; then
+  echo "Starting the demo (Ctrl-C to stop; OpenSearch keeps running: lacl-search opensearch stop)"
+  exec lacl-search demo --index "$INDEX"
+fi

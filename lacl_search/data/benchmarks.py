@@ -28,6 +28,8 @@ class BenchmarkSpec:
     Attributes:
         max_queries: query cap of a single-language benchmark (seeded sample).
         mixed_per_lang: query cap per language in ``mixed``.
+        mixed_max_packages: ``mixed`` holds at most this many packages (seeded sample of the dev
+            packages translated into at least one other language), to keep it embeddable on a CPU.
         min_queries: a benchmark with fewer usable queries is not built.
         min_mono_docs: a monolingual benchmark with a smaller corpus is not built.
         seed: sampling seed.
@@ -35,6 +37,7 @@ class BenchmarkSpec:
 
     max_queries: int = 500
     mixed_per_lang: int = 100
+    mixed_max_packages: int = 1500
     min_queries: int = 50
     min_mono_docs: int = 200
     seed: int = 13
@@ -153,7 +156,11 @@ def dev_benchmarks(data: DdtpData, dev: set[str], langs: list[str], spec: Benchm
         out.append(single_language(data, dev, lang, "en", spec))
     for lang in ["en", *langs]:
         out.append(single_language(data, dev, lang, lang, spec))
-    out.append(multilingual(data, dev, ["en", *langs], spec.mixed_per_lang, spec.seed))
+    mixed_langs = ["en", *langs]
+    tables = [language_table(data, lang) for lang in mixed_langs]
+    translated = [m for m in dev if sum(1 for t in tables if m in t and t[m].long) >= 2]
+    chosen = set(sample(translated, spec.mixed_max_packages, spec.seed, "mixed-packages"))
+    out.append(multilingual(data, chosen, mixed_langs, spec.mixed_per_lang, spec.seed))
     return [b for b in out if b is not None]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from lacl_search.data import ddtp
@@ -19,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-langs", nargs="+", default=list(ddtp.HELDOUT_LANGS),
                    help="held-out languages, benchmarks only (default: %(default)s)")
     p.add_argument("--max-test-queries", type=int, default=500, help="query cap per benchmark")
+    p.add_argument("--mixed-max-packages", type=int, default=1500,
+                   help="packages in the mixed-language benchmark (all their language versions are documents)")
     p.add_argument("--negatives", type=int, default=4, help="BM25 hard negatives per IR pair")
     p.add_argument("--seed", type=int, default=13, help="split and sampling seed")
     p.add_argument("--include-reserved", action="store_true",
@@ -34,8 +37,9 @@ def run_ddtp(args: argparse.Namespace) -> int:
     from lacl_search.data.build import DdtpConfig, run
 
     config = DdtpConfig(out=args.out, langs=args.langs, eval_langs=args.eval_langs, seed=args.seed,
-                        bench=BenchmarkSpec(max_queries=args.max_test_queries),
+                        bench=BenchmarkSpec(max_queries=args.max_test_queries,
+                                            mixed_max_packages=args.mixed_max_packages),
                         include_reserved=args.include_reserved, refresh=args.refresh,
                         negatives=args.negatives, lists=args.lists)
-    print(run(config))
+    sys.stdout.write(f"{run(config)}\n")
     return 0

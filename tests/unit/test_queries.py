@@ -33,7 +33,7 @@ GOLDEN = [
         "knn with metadata filter",
         lambda: queries.knn_query([1, 0.5], 4, queries.filter_clauses(None, {"section": "net"})),
         {"size": 4, "_source": SRC,
-         "query": {"knn": {"vector": {"vector": [1.0, 0.5], "k": 4,
+         "query": {"knn": {"vector": {"vector": [1.0, 0.5], "k": 100,
                                       "filter": {"bool": {"filter": [{"term": {"metadata.section": "net"}}]}}}}}},
     ),
     (
@@ -71,6 +71,11 @@ GOLDEN = [
 @pytest.mark.parametrize(("name", "build", "expected"), GOLDEN, ids=[g[0] for g in GOLDEN])
 def test_golden(name, build, expected):
     assert build() == expected
+
+
+def test_knn_candidates_can_be_set():
+    assert queries.knn_query([0.0], 5, k=7)["query"]["knn"]["vector"]["k"] == 7
+    assert queries.knn_query([0.0], 500)["query"]["knn"]["vector"]["k"] == 500
 
 
 def test_highlight_only_when_asked():
