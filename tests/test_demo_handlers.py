@@ -9,11 +9,11 @@ import sys
 from dataclasses import dataclass, field
 
 import pytest
-from lacl_search.demo import handlers, render
-from lacl_search.demo.handlers import MAX_QUERY_CHARS, MODES, QueryError
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 
 from lacl_search.client import ClusterUnavailable
+from lacl_search.demo import handlers, render
+from lacl_search.demo.handlers import MAX_QUERY_CHARS, MODES, QueryError
 
 
 @dataclass
@@ -285,6 +285,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_search_endpoint_answers_gradio_client():
     from gradio_client import Client
+
     from lacl_search.demo.app import build_demo, launch
 
     demo = build_demo({"enc": FakeSearcher()}, "docs", detect=lambda q: "de")

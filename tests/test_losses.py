@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+
 from lacl_search.trainer.losses import (
     InfoNCELoss,
     LaclObjective,

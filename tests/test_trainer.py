@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 import torch
+
+from lacl_search.encoder import Encoder
+from lacl_search.evaluation.exact import DenseEvaluator, load_benchmark
 from lacl_search.trainer import cli
 from lacl_search.trainer.config import overrides_to_flags, parse_config
 from lacl_search.trainer.data import IndexStream, TrainingData
-from lacl_search.trainer.evaluate import DenseEvaluator, load_benchmark
 from lacl_search.trainer.loop import run_training
-
-from lacl_search.encoder import Encoder
 from tests.tiny_encoder import build_tiny_encoder
 
 TINY_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "train" / "tiny.yaml"
@@ -131,16 +132,16 @@ def test_resume_matches_uninterrupted_run(workspace, tmp_path):
 def test_dev_evaluation_is_logged(workspace, tmp_path):
     run_training(config_for(workspace, tmp_path / "run", max_steps=1))
     records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
-    dev = [r for r in records if "dev/nDCG@10" in r]
-    assert dev and 0.0 <= dev[-1]["dev/nDCG@10"] <= 1.0 and "dev/R@100" in dev[-1]
+    dev = [r for r in records if "dev/ndcg@10" in r]
+    assert dev and 0.0 <= dev[-1]["dev/ndcg@10"] <= 1.0 and "dev/recall@100" in dev[-1]
 
 
 def test_exact_search_finds_identical_documents(workspace):
     bench = load_benchmark(workspace["dev_benchmark"])
     encoder = Encoder.from_pretrained(workspace["model"], device="cpu", query_prefix="passage: ")
-    bench.queries = list(bench.documents)  # each query is its own document: nDCG@10 must be 1
+    bench = dataclasses.replace(bench, queries=list(bench.documents))  # each query is its own document
     metrics = DenseEvaluator(encoder).evaluate(bench)
-    assert metrics["nDCG@10"] == pytest.approx(1.0) and metrics["R@100"] == pytest.approx(1.0)
+    assert metrics["ndcg@10"] == pytest.approx(1.0) and metrics["recall@100"] == pytest.approx(1.0)
 
 
 def test_batches_are_seeded_and_sharded(workspace, tmp_path):

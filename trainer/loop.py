@@ -23,10 +23,10 @@ from torch import Tensor, nn
 from transformers import get_linear_schedule_with_warmup
 
 from lacl_search.encoder import Encoder
+from lacl_search.evaluation.exact import DenseEvaluator, load_benchmark
 
 from .config import TrainConfig
 from .data import TrainBatch, TrainingData, side_labels
-from .evaluate import DenseEvaluator, load_benchmark
 from .losses import LaclObjective, ObjectiveInput, ObjectiveOutput, accelerate_gather
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,11 @@ from pathlib import Path
 
 from lacl_search.cli import setup_logging
 from lacl_search.encoder import Encoder
-
-from .evaluate import Benchmark, DenseEvaluator, load_benchmark, subsample_corpus
+from lacl_search.evaluation.exact import Benchmark, DenseEvaluator, load_benchmark, subsample_corpus
 
 log = logging.getLogger(__name__)
 
-BIAS_KEYS = ("R@100_same_lang", "R@100_other_lang", "top10_query_lang_share")
+BIAS_KEYS = ("recall@100_same_lang", "recall@100_other_lang", "top10_share_query_lang")
 
 
 def evaluate_models(models: dict[str, str], benches: list[Benchmark], max_length: int) -> dict[str, dict]:
@@ -54,7 +53,9 @@ def markdown_table(results: dict[str, dict], benchmarks: list[str]) -> str:
         "|---|" + "---|" * len(models),
     ]
     for bench in benchmarks:
-        cells = [f"{_cell(results[m][bench].get('nDCG@10'))} / {_cell(results[m][bench].get('R@100'))}" for m in models]
+        cells = [
+            f"{_cell(results[m][bench].get('ndcg@10'))} / {_cell(results[m][bench].get('recall@100'))}" for m in models
+        ]
         lines.append(f"| {bench} | " + " | ".join(cells) + " |")
     biased = [b for b in benchmarks if any(k in results[models[0]][b] for k in BIAS_KEYS)]
     for bench in biased:

@@ -4,9 +4,9 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from lacl_search.ingest.readers import FieldMap, Reject, read_records
 
 from lacl_search.indexing import Document
+from lacl_search.ingest.readers import FieldMap, Reject, read_records
 
 
 def _split(items):

@@ -1,0 +1,121 @@
+"""Exact in-memory dense retrieval on a BEIR folder: evaluation without OpenSearch.
+
+Used by the trainer's periodic dev evaluation and the experiment report. Documents and queries are
+encoded with the shared :class:`~lacl_search.encoder.Encoder`, every document is scored by inner
+product (cosine for normalised embeddings) with torch, and the run is scored with the same metrics
+as the OpenSearch evaluation (:mod:`lacl_search.evaluation.metrics`), language bias included when the
+corpus holds several languages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lacl_search.encoder import Encoder, compose_document
+from lacl_search.evaluation import beir, metrics
+from lacl_search.langid import normalize_lang
+
+Run = dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A BEIR benchmark in memory, restricted to the judged queries."""
+
+    name: str
+    doc_ids: list[str]
+    documents: list[str]
+    doc_langs: list[str | None]
+    query_ids: list[str]
+    queries: list[str]
+    query_langs: list[str | None]
+    qrels: dict[str, dict[str, int]]
+    corpus_key: str
+
+
+def load_benchmark(folder: str | Path, max_queries: int = 0, split: str = "test") -> Benchmark:
+    """Read a BEIR folder; keep judged queries (the first ``max_queries`` when > 0)."""
+    folder = Path(folder)
+    qrels = beir.load_qrels(folder, split)
+    queries = [q for q in beir.load_queries(folder) if q.query_id in qrels]
+    if max_queries:
+        queries = queries[:max_queries]
+    docs = list(beir.iter_corpus(folder))
+    return Benchmark(
+        name=folder.name,
+        doc_ids=[d.doc_id for d in docs],
+        documents=[compose_document(d.title, d.text) for d in docs],
+        doc_langs=[normalize_lang(d.lang) for d in docs],
+        query_ids=[q.query_id for q in queries],
+        queries=[q.text for q in queries],
+        query_langs=[normalize_lang(q.lang) for q in queries],
+        qrels={q.query_id: dict(qrels[q.query_id]) for q in queries},
+        corpus_key=beir.corpus_fingerprint(folder),
+    )
+
+
+def exact_search(q_emb: np.ndarray, d_emb: np.ndarray, doc_ids: list[str], query_ids: list[str], k: int = 100) -> Run:
+    """Top-``k`` documents per query by inner product.
+
+    Args:
+        q_emb: ``[Q, D]`` query embeddings, rows in ``query_ids`` order.
+        d_emb: ``[N, D]`` document embeddings, rows in ``doc_ids`` order.
+    """
+    docs = torch.from_numpy(d_emb)  # [N, D]
+    run: Run = {}
+    for start in range(0, len(query_ids), 256):
+        scores = torch.from_numpy(q_emb[start : start + 256]) @ docs.T  # [q, N]
+        top = torch.topk(scores, k=min(k, docs.shape[0]), dim=1)
+        for row, qid in enumerate(query_ids[start : start + 256]):
+            pairs = zip(top.indices[row].tolist(), top.values[row].tolist(), strict=True)
+            run[qid] = {doc_ids[j]: float(s) for j, s in pairs}
+    return run
+
+
+class DenseEvaluator:
+    """Evaluates one encoder on benchmarks, caching corpus embeddings shared between them."""
+
+    def __init__(self, encoder: Encoder, batch_size: int = 32) -> None:
+        self.encoder, self.batch_size = encoder, batch_size
+        self._corpus_cache: dict[str, np.ndarray] = {}
+
+    def evaluate(self, bench: Benchmark) -> dict[str, float | int | None]:
+        """``ndcg@10``, ``recall@100``, ``mrr@10``, ``queries`` and, on multilingual corpora, language bias."""
+        if bench.corpus_key not in self._corpus_cache:
+            self._corpus_cache[bench.corpus_key] = self.encoder.encode_documents(bench.documents, self.batch_size)
+        q_emb = self.encoder.encode_queries(bench.queries, self.batch_size)
+        run = exact_search(q_emb, self._corpus_cache[bench.corpus_key], bench.doc_ids, bench.query_ids)
+        values = metrics.per_query(bench.qrels, run)
+        result: dict[str, float | int | None] = {**metrics.aggregate(values), "queries": len(values)}
+        if len({lang for lang in bench.doc_langs if lang}) > 1:
+            query_lang = dict(zip(bench.query_ids, bench.query_langs, strict=True))
+            doc_lang = dict(zip(bench.doc_ids, bench.doc_langs, strict=True))
+            bias = metrics.language_bias(bench.qrels, run, query_lang, doc_lang)
+            result.update({k: v for k, v in bias.items() if not k.startswith("queries_")})
+        return result
+
+
+def subsample_corpus(bench: Benchmark, max_docs: int, seed: int = 0) -> Benchmark:
+    """``bench`` with a corpus of every judged document plus random distractors up to ``max_docs``.
+
+    An easier benchmark than the full one: compare models on the same subsample only.
+    """
+    if max_docs <= 0 or len(bench.doc_ids) <= max_docs:
+        return bench
+    judged = {doc for rels in bench.qrels.values() for doc in rels}
+    keep = [i for i, doc in enumerate(bench.doc_ids) if doc in judged]
+    rest = [i for i, doc in enumerate(bench.doc_ids) if doc not in judged]
+    rng = np.random.default_rng(seed)
+    extra = rng.choice(len(rest), size=max(0, max_docs - len(keep)), replace=False) if rest else []
+    rows = sorted(keep + [rest[j] for j in extra])
+    return replace(
+        bench,
+        doc_ids=[bench.doc_ids[i] for i in rows],
+        documents=[bench.documents[i] for i in rows],
+        doc_langs=[bench.doc_langs[i] for i in rows],
+        corpus_key=f"{bench.corpus_key}:{max_docs}:{seed}",
+    )
