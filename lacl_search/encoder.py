@@ -240,7 +240,7 @@ class Encoder(nn.Module):
         if show_progress:
             from tqdm.auto import tqdm
 
-            starts = tqdm(starts, desc=f"encode {side}s", unit="batch")
+            starts = tqdm(starts, desc=f"encoding {side} texts", unit="batch")
         for start in starts:
             idx = order[start : start + batch_size]
             batch = self.tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
