@@ -26,23 +26,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rebuild", action="store_true", help="build a fresh index and switch the alias to it")
     p.add_argument("--keep-old", action="store_true", help="keep the index the alias pointed to before")
     p.add_argument("--replicas", type=int, help="replicas after loading (default: auto 0-1)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true")
     ClusterSettings.add_arguments(p)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    import torch
-
     from lacl_search.client import check_cluster, make_client
     from lacl_search.loader import LoadOptions
 
     from .job import IngestConfig, run
     from .readers import FieldMap
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     settings = ClusterSettings.from_args(args)
     client = make_client(settings)
     check_cluster(client, settings)

@@ -40,6 +40,7 @@ def setup_logging(verbose: int = 0) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lacl-search", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    parser.add_argument("--threads", type=int, help="CPU threads for the encoder (default: torch's choice)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in LIBRARY_COMMANDS.values():
         importlib.import_module(module).register(sub)
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.threads:  # read by torch when the subcommand first imports it
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
     setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)

@@ -18,12 +18,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="default", help="encoder: 'default', a local path or a hub id")
     p.add_argument("-k", "--k", type=int, default=10, help="number of hits")
     p.add_argument("--lang", action="append", help="only documents in this language (repeatable)")
+    p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="only documents whose metadata KEY equals VALUE (repeatable)")
     p.add_argument("--weight", type=float, default=0.5, help="hybrid weight of the dense side (0-1)")
     p.add_argument("--fusion", choices=["minmax", "rrf"], default="minmax")
     p.add_argument("--fusion-side", choices=["auto", "server", "client"], default="auto")
     p.add_argument("--json", action="store_true", help="print hits as JSON lines")
     ClusterSettings.add_arguments(p)
     p.set_defaults(func=main)
+
+
+def parse_filters(items: list[str]) -> dict[str, str]:
+    """``["section=net", ...]`` -> ``{"section": "net"}``; a malformed item is a clear error."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--filter takes KEY=VALUE, got {item!r}")
+        out[key.strip()] = value
+    return out
 
 
 def format_hit(rank: int, hit) -> str:
@@ -42,7 +55,8 @@ def main(args: argparse.Namespace) -> int:
     check_cluster(client, settings)
     encoder = Encoder.from_pretrained(args.model) if args.mode != "bm25" else None
     searcher = Searcher(client, encoder, args.index, fusion_side=args.fusion_side)
-    hits = searcher.search(args.query, args.mode, args.k, args.lang, args.weight, args.fusion)
+    metadata = parse_filters(args.filter)
+    hits = searcher.search(args.query, args.mode, args.k, args.lang, args.weight, args.fusion, metadata)
     for rank, hit in enumerate(hits, start=1):
         line = json.dumps({"rank": rank, **asdict(hit)}, ensure_ascii=False) if args.json else format_hit(rank, hit)
         sys.stdout.write(line + "\n")

@@ -41,3 +41,11 @@ def test_unset_password_env_is_an_error():
     ClusterSettings.add_arguments(parser)
     with pytest.raises(ValueError, match="NOPE"):
         ClusterSettings.from_args(parser.parse_args(["--password-env", "NOPE"]), {})
+
+
+def test_search_cli_filters():
+    from lacl_search.search_cli import parse_filters
+
+    assert parse_filters(["section=net", "year=2020"]) == {"section": "net", "year": "2020"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_filters(["oops"])
