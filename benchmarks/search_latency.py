@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from lacl_search.client import check_cluster, make_client
+from lacl_search.client import connect
 from lacl_search.encoder import Encoder
 from lacl_search.search import MODES, Searcher
 from lacl_search.settings import ClusterSettings
@@ -37,9 +37,7 @@ def main() -> int:
     ClusterSettings.add_arguments(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    settings = ClusterSettings.from_args(args)
-    client = make_client(settings)
-    check_cluster(client, settings)
+    client = connect(ClusterSettings.from_args(args))
     with open(args.queries, encoding="utf-8") as fh:
         texts = [json.loads(line)["text"] for line in fh if line.strip()][: args.n]
     searcher = Searcher(client, Encoder.from_pretrained(args.model), args.index)

@@ -32,15 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lacl_search.client import check_cluster, make_client
+    from lacl_search.client import connect
     from lacl_search.loader import LoadOptions
 
     from .job import IngestConfig, run
     from .readers import FieldMap
 
-    settings = ClusterSettings.from_args(args)
-    client = make_client(settings)
-    check_cluster(client, settings)
+    client = connect(ClusterSettings.from_args(args))
     fields = FieldMap(args.id_field, args.text_field, args.title_field or None, args.lang_field or None,
                       tuple(args.metadata_field))
     load = LoadOptions(model_name=args.model, rebuild=args.rebuild, keep_old=args.keep_old,

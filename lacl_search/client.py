@@ -51,3 +51,10 @@ def check_cluster(client: OpenSearch, settings: ClusterSettings) -> dict:
     if health.get("status") == "red":
         raise ClusterUnavailable(f"OpenSearch at {settings.safe_url()} is red")
     return health
+
+
+def connect(settings: ClusterSettings) -> OpenSearch:
+    """A client for ``settings`` whose cluster answered healthy (else :class:`ClusterUnavailable`)."""
+    client = make_client(settings)
+    check_cluster(client, settings)
+    return client

@@ -46,13 +46,11 @@ def format_hit(rank: int, hit) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lacl_search.client import check_cluster, make_client
+    from lacl_search.client import connect
     from lacl_search.encoder import Encoder
     from lacl_search.search import Searcher
 
-    settings = ClusterSettings.from_args(args)
-    client = make_client(settings)
-    check_cluster(client, settings)
+    client = connect(ClusterSettings.from_args(args))
     encoder = Encoder.from_pretrained(args.model) if args.mode != "bm25" else None
     searcher = Searcher(client, encoder, args.index, fusion_side=args.fusion_side)
     metadata = parse_filters(args.filter)

@@ -24,12 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from lacl_search.client import check_cluster, make_client
+    from lacl_search.client import connect
     from lacl_search.evaluation.runner import EvalConfig, run
 
-    settings = ClusterSettings.from_args(args)
-    client = make_client(settings)
-    check_cluster(client, settings)
+    client = connect(ClusterSettings.from_args(args))
     config = EvalConfig(dataset=args.dataset, output=args.output, mode=args.mode, model=args.model,
                         index=args.index, weight=args.weight, fusion=args.fusion, split=args.split)
     result = run(config, client)
