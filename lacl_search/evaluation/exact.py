@@ -9,6 +9,7 @@ corpus holds several languages.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,13 +38,18 @@ class Benchmark:
     corpus_key: str
 
 
-def load_benchmark(folder: str | Path, max_queries: int = 0, split: str = "test") -> Benchmark:
-    """Read a BEIR folder; keep judged queries (the first ``max_queries`` when > 0)."""
+def load_benchmark(folder: str | Path, max_queries: int = 0, split: str = "test", seed: int = 0) -> Benchmark:
+    """Read a BEIR folder; keep judged queries (a seeded sample of ``max_queries`` when > 0).
+
+    The sample is random rather than the file's first lines: query files are grouped by language, so
+    a prefix of the mixed benchmark would hold only its first two languages.
+    """
     folder = Path(folder)
     qrels = beir.load_qrels(folder, split)
     queries = [q for q in beir.load_queries(folder) if q.query_id in qrels]
-    if max_queries:
-        queries = queries[:max_queries]
+    if 0 < max_queries < len(queries):
+        keep = set(random.Random(seed).sample(range(len(queries)), max_queries))
+        queries = [q for i, q in enumerate(queries) if i in keep]
     docs = list(beir.iter_corpus(folder))
     return Benchmark(
         name=folder.name,

@@ -42,3 +42,20 @@ def test_by_language_groups():
     values = metrics.per_query(QRELS, RUN)
     groups = metrics.by_language(values, {"q1": "de", "q2": None})
     assert set(groups) == {"de", "und"} and groups["de"]["queries"] == 1
+
+
+def test_query_sample_spans_languages(tmp_path):
+    import json
+
+    from lacl_search.evaluation.exact import load_benchmark
+
+    (tmp_path / "qrels").mkdir()
+    langs = ["en"] * 50 + ["de"] * 50 + ["ja"] * 50
+    (tmp_path / "corpus.jsonl").write_text("".join(json.dumps({"_id": f"d{i}", "text": "x"}) + "\n" for i in range(3)))
+    (tmp_path / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": f"q{i}", "text": "t", "lang": lang}) + "\n" for i, lang in enumerate(langs)))
+    (tmp_path / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"q{i}\td0\t1\n" for i in range(150)))
+    bench = load_benchmark(tmp_path, max_queries=30)
+    assert len(bench.query_ids) == 30 and set(bench.query_langs) == {"en", "de", "ja"}
+    assert load_benchmark(tmp_path, max_queries=30).query_ids == bench.query_ids  # seeded
