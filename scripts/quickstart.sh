@@ -22,10 +22,10 @@ lacl-search ingest --input "$DATA/quickstart/corpus.jsonl" --index "$INDEX" --id
 while IFS= read -r query; do
   [ -n "$query" ] || continue
   echo
-  echo "### hybrid: $query"
-  lacl-search search --index "$INDEX" --mode hybrid -k 5 "$query"
+  echo "### $query  ->  English documents (hybrid)"
+  lacl-search search --index "$INDEX" --mode hybrid -k 3 --lang en "$query"
 done < <(python -c 'import json,sys; [print(json.loads(l)["text"]) for l in open(sys.argv[1], encoding="utf-8")]' \
-  "$DATA/quickstart/queries.jsonl" | head -n 6)
+  "$DATA/quickstart/queries.jsonl" | grep -v '^$' | tail -n +2 | head -n 6)
 
 echo
 echo "OpenSearch: $URL   index: $INDEX   model: $MODEL"
