@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -30,5 +31,6 @@ def run_install(args: argparse.Namespace) -> int:
     from lacl_search.models.store import install
 
     path = install(force=args.force)
-    print(path, flush=True)  # the one stdout line: scripts read the model path from it
+    sys.stdout.write(f"{path}\n")
+    sys.stdout.flush()  # the one stdout line: scripts read the model path from it
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def _start(args: argparse.Namespace) -> int:
     began = time.monotonic()
     url = process.ensure_running(port=args.port, home=args.home, heap=args.heap, timeout=args.timeout)
     log.info("ready in %.1fs", time.monotonic() - began)
-    print(url)
+    sys.stdout.write(f"{url}\n")
     return 0
 
 
@@ -58,5 +59,5 @@ def _status(args: argparse.Namespace) -> int:
     if info is None:
         log.error("no healthy OpenSearch at %s", process.local_url(args.port))
         return 1
-    print(json.dumps(info, indent=2))
+    sys.stdout.write(json.dumps(info, indent=2) + "\n")
     return 0
