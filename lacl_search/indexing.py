@@ -107,8 +107,8 @@ class _EncodingThread(threading.Thread):
                                                         batch_size=self.batch_size)
                 self.seconds += time.perf_counter() - start
                 actions = [self._action(d, v.tolist()) for d, v in zip(batch, vectors, strict=True)]
-                for start in range(0, len(actions), self.batch_size):
-                    self.out.put(actions[start : start + self.batch_size])
+                for offset in range(0, len(actions), self.batch_size):
+                    self.out.put(actions[offset : offset + self.batch_size])
         except BaseException as exc:  # noqa: BLE001 - re-raised in the writer thread
             self.error = exc
         finally:

@@ -6,6 +6,7 @@ repository's tracked files, so a fresh clone reuses what an earlier run fetched.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -22,3 +23,12 @@ def cache_dir(*parts: str) -> Path:
     path = cache_home().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

