@@ -39,6 +39,8 @@ EVAL_MAX_QUERIES=${EVAL_MAX_QUERIES:-200}     # per benchmark (0: all)
 EVAL_MAX_CORPUS=${EVAL_MAX_CORPUS:-6000}      # cap on a corpus: judged docs + random distractors (0: all)
 EVAL_MAX_LENGTH=${EVAL_MAX_LENGTH:-128}
 SKIP_EVAL=${SKIP_EVAL:-0}
+TAG=${TAG:-}                                  # suffix of the output names (models/lacl$TAG, ...)
+EXTRA_ARGS=${EXTRA_ARGS:-}                    # more KEY=VALUE trainer overrides for every variant
 
 for f in ir.jsonl parallel.jsonl monolingual.jsonl; do
   [[ -f "$DATA/train/$f" ]] || { echo "missing $DATA/train/$f: run lacl-search data ddtp --out $DATA" >&2; exit 1; }
@@ -62,19 +64,20 @@ variant_args() {  # the loss weights and extra batch parts of one variant
 
 mkdir -p "$RUNS" models
 for variant in $VARIANTS; do
-  echo "== training $variant ($STEPS steps)" >&2
-  rm -rf "$RUNS/$variant"
+  name=$variant$TAG
+  echo "== training $name ($STEPS steps)" >&2
+  rm -rf "${RUNS:?}/$name"
   start=$(date +%s)
-  # shellcheck disable=SC2046
-  $PY -m lacl_search.trainer --config "$CONFIG" "${common[@]}" $(variant_args "$variant") \
-    "output_dir=$RUNS/$variant" "model_dir=models/$variant" save_every=0 \
-    2> >(tee "$RUNS/$variant.log" >&2)
-  echo "{\"variant\": \"$variant\", \"train_seconds\": $(( $(date +%s) - start ))}" > "$RUNS/$variant.time.json"
+  # shellcheck disable=SC2046,SC2086
+  $PY -m lacl_search.trainer --config "$CONFIG" "${common[@]}" $(variant_args "$variant") $EXTRA_ARGS \
+    "output_dir=$RUNS/$name" "model_dir=models/$name" save_every=0 \
+    2> >(tee "$RUNS/$name.log" >&2)
+  echo "{\"variant\": \"$name\", \"train_seconds\": $(( $(date +%s) - start ))}" > "$RUNS/$name.time.json"
 done
 
 if [[ "$SKIP_EVAL" != 1 ]]; then
   models=(--model "base=$BASE_MODEL")
-  for variant in $VARIANTS; do models+=(--model "$variant=models/$variant"); done
+  for variant in $VARIANTS; do models+=(--model "$variant$TAG=models/$variant$TAG"); done
   # shellcheck disable=SC2086
   $PY -m lacl_search.trainer.report --data "$DATA" "${models[@]}" --benchmarks $BENCHMARKS \
     --max-queries "$EVAL_MAX_QUERIES" --max-corpus "$EVAL_MAX_CORPUS" --max-length "$EVAL_MAX_LENGTH" \

@@ -122,6 +122,26 @@ def test_gradients_reach_every_input():
     assert {"ir_acc", "sem_acc", "q_std", "d_std", "lang_gap"} <= set(out.diagnostics)
 
 
+@pytest.mark.parametrize(
+    ("lang_gradient", "moved", "still"), [("pairs", {"s", "t"}, {"mono"}), ("texts", {"mono"}, {"s", "t"})]
+)
+def test_lang_gradient_limits_what_the_language_loss_moves(lang_gradient, moved, still):
+    q, pos = unit(4, 8, seed=1), unit(4, 8, seed=2)
+    s, t, mono = leaf(unit(3, 8, seed=4)), leaf(unit(3, 8, seed=5)), leaf(unit(2, 8, seed=6))
+    objective = LaclObjective(
+        0.05, 0.05, 0.05, lambda_sem=0.0, lambda_lang=1.0, lang_use_ir_documents=False, lang_gradient=lang_gradient
+    )
+    out = objective(ObjectiveInput(q, pos, None, s, t, mono))
+    out.total.backward()
+    grads = {name: tensor.grad for name, tensor in dict(s=s, t=t, mono=mono).items()}
+    assert all(grads[name] is not None and grads[name].abs().sum() > 0 for name in moved)
+    assert all(grads[name] is None for name in still)
+    reference = LanguageContrastiveLoss(0.05)(mono.detach(), s.detach(), t.detach())
+    assert torch.allclose(out.parts["lang"], reference)  # the value is unchanged, only the gradient
+    with pytest.raises(ValueError, match="lang_gradient"):
+        LaclObjective(0.05, 0.05, 0.05, 1.0, 1.0, lang_gradient="queries")
+
+
 def test_zero_weights_skip_terms():
     objective = LaclObjective(0.05, 0.05, 0.05, lambda_sem=0.0, lambda_lang=0.0)
     batch = ObjectiveInput(unit(4, 8), unit(4, 8, seed=1), None, unit(3, 8, seed=2), unit(3, 8, seed=3))

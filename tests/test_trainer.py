@@ -67,7 +67,8 @@ def workspace(tmp_path_factory) -> dict[str, str]:
 
 def config_for(workspace: dict[str, str], out: Path, **overrides: object):
     fields = {k: v for k, v in workspace.items() if k != "root"}
-    fields.update(output_dir=str(out), train_langs="de,fr,ja,en", **overrides)
+    fields.update(output_dir=str(out), train_langs="de,fr,ja,en")
+    fields.update(overrides)
     return parse_config(TINY_CONFIG, overrides_to_flags([f"{k}={v}" for k, v in fields.items()]))
 
 
@@ -175,3 +176,34 @@ def test_cli_registers_train(workspace, tmp_path):
     assert config.train.max_steps == 1 and config.data.train_langs == ["de", "fr"]
     with pytest.raises(ValueError, match="KEY=VALUE"):
         overrides_to_flags(["nope"])
+
+
+def test_language_sampling_alpha_balances_languages(workspace, tmp_path):
+    rows = [{"source": f"s{i}", "target": f"t{i}", "lang": "it" if i < 90 else "ja"} for i in range(100)]
+    path = write_jsonl(tmp_path / "skewed.jsonl", rows)
+    natural = config_for(workspace, tmp_path / "a", parallel_file=path, train_langs="it,ja", parallel_batch_size=50)
+    uniform = config_for(
+        workspace,
+        tmp_path / "b",
+        parallel_file=path,
+        train_langs="it,ja",
+        parallel_batch_size=50,
+        language_sampling_alpha=0.0,
+    )
+    langs_natural = [lang for step in range(8) for lang in TrainingData(natural.data, seed=1).batch(step).target_langs]
+    data = TrainingData(uniform.data, seed=1)
+    langs_uniform = [lang for step in range(8) for lang in data.batch(step).target_langs]
+    assert langs_natural.count("ja") / len(langs_natural) == pytest.approx(0.1, abs=0.02)  # one epoch = 2 steps
+    assert langs_uniform.count("ja") / len(langs_uniform) == pytest.approx(0.5, abs=0.1)
+    assert data.batch(3) == TrainingData(uniform.data, seed=1).batch(3)  # a pure function of (seed, step)
+    assert data.batch(3) != data.batch(4)
+    with pytest.raises(ValueError, match="language_sampling_alpha"):
+        config_for(workspace, tmp_path / "c", language_sampling_alpha=1.5)
+
+
+def test_lang_gradient_option_trains(workspace, tmp_path):
+    config = config_for(workspace, tmp_path / "run", lang_gradient="pairs", language_sampling_alpha=0.5)
+    run_training(config)
+    assert (tmp_path / "run" / "model").is_dir()
+    with pytest.raises(ValueError, match="lang_gradient"):
+        config_for(workspace, tmp_path / "bad", lang_gradient="queries")

@@ -46,6 +46,9 @@ class DataArgs:
         parallel_batch_size: P, parallel pairs per step and process (0: none).
         monolingual_batch_size: M, non-parallel texts per step and process (0: none).
         max_parallel_pairs: keep only this many parallel pairs (0: all), for data-size studies.
+        language_sampling_alpha: how parallel pairs and non-parallel texts are drawn across languages:
+            1 walks the file (each language at its natural share p_l), 0 draws languages uniformly,
+            in between draws language l with probability proportional to p_l ** alpha (XLM-style).
         dev_benchmark: BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) for dev evaluation.
         dev_max_queries: evaluate on at most this many dev queries (0: all).
     """
@@ -59,6 +62,7 @@ class DataArgs:
     parallel_batch_size: int = 8
     monolingual_batch_size: int = 8
     max_parallel_pairs: int = 0
+    language_sampling_alpha: float = 1.0
     dev_benchmark: str = ""
     dev_max_queries: int = 0
 
@@ -74,6 +78,9 @@ class LossArgs:
         lambda_sem: weight of L_sem (0 switches the term off).
         lambda_lang: weight of L_lang (0 switches the term off).
         lang_use_ir_documents: the batch's IR positives join the non-parallel texts u_m of L_lang.
+        lang_gradient: which embeddings L_lang's gradient reaches: ``all`` (the method as specified),
+            ``pairs`` (only the parallel pairs move; the non-parallel texts are detached) or ``texts``
+            (only the non-parallel texts move). For studying what the term does to the space.
     """
 
     tau_ir: float = 0.05
@@ -82,6 +89,7 @@ class LossArgs:
     lambda_sem: float = 1.0
     lambda_lang: float = 1.0
     lang_use_ir_documents: bool = True
+    lang_gradient: str = "all"
 
 
 @dataclass
@@ -143,6 +151,7 @@ class TrainConfig:
         }
 
 
+LANG_GRADIENTS = ("all", "pairs", "texts")
 GROUPS = (ModelArgs, DataArgs, LossArgs, TrainArgs)
 
 
@@ -210,5 +219,9 @@ def validate(config: TrainConfig) -> None:
         raise ValueError("lambda_lang > 0 needs non-parallel texts (monolingual or IR documents)")
     if train.mixed_precision not in ("no", "bf16", "fp16"):
         raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {train.mixed_precision!r}")
+    if not 0.0 <= data.language_sampling_alpha <= 1.0:
+        raise ValueError(f"language_sampling_alpha must be in [0, 1], got {data.language_sampling_alpha}")
+    if loss.lang_gradient not in LANG_GRADIENTS:
+        raise ValueError(f"lang_gradient must be one of {LANG_GRADIENTS}, got {loss.lang_gradient!r}")
     if min(loss.tau_ir, loss.tau_sem, loss.tau_lang) <= 0:
         raise ValueError("temperatures must be > 0")

@@ -74,6 +74,40 @@ class IndexStream:
         return [int(self._perm(k // self.n)[k % self.n]) for k in range(start, start + count)]
 
 
+class LanguageSampler:
+    """Draws rows so that language l comes with probability proportional to p_l ** alpha (p_l: its share).
+
+    Stateless like :class:`IndexStream`: the rows of a position depend only on (seed, position), so
+    resuming needs no state. Within a language, rows are drawn uniformly with replacement.
+
+    Args:
+        langs: the ``lang`` value of every row.
+        alpha: 0 = every language equally often, 1 = natural shares.
+        seed: base seed.
+    """
+
+    def __init__(self, langs: list[str], alpha: float, seed: int) -> None:
+        if not langs:
+            raise ValueError("cannot sample from an empty dataset")
+        codes = np.asarray(langs)
+        self.langs = sorted(set(langs))
+        self.rows = [np.flatnonzero(codes == lang) for lang in self.langs]
+        counts = np.array([len(r) for r in self.rows], dtype=np.float64)
+        weights = counts**alpha
+        self.probs = weights / weights.sum()
+        self.seed = seed
+
+    def shares(self) -> dict[str, float]:
+        """The probability of each language."""
+        return {lang: round(float(p), 4) for lang, p in zip(self.langs, self.probs, strict=True)}
+
+    def take(self, start: int, count: int) -> list[int]:
+        """Rows for stream positions ``start .. start + count - 1``."""
+        rng = np.random.default_rng([self.seed, start, count])
+        picks = rng.choice(len(self.langs), size=count, p=self.probs)
+        return [int(self.rows[k][rng.integers(len(self.rows[k]))]) for k in picks]
+
+
 def read_jsonl(path: str, langs: list[str] | None = None) -> Dataset:
     """A JSONL file as a :class:`datasets.Dataset`, keeping rows whose ``lang`` is in ``langs``."""
     ds = load_dataset("json", data_files=path, split="train")
@@ -110,11 +144,16 @@ class TrainingData:
             self.parallel = self.parallel.shuffle(seed=seed).select(range(keep))
         use_mono = load_monolingual and args.monolingual_file and args.monolingual_batch_size > 0
         self.mono = read_jsonl(args.monolingual_file, args.train_langs) if use_mono else None
-        self._streams = {
-            name: IndexStream(len(ds), seed + i)
-            for i, (name, ds) in enumerate([("ir", self.ir), ("parallel", self.parallel), ("mono", self.mono)])
-            if ds is not None
-        }
+        self._streams: dict[str, IndexStream | LanguageSampler] = {}
+        for i, (name, ds) in enumerate([("ir", self.ir), ("parallel", self.parallel), ("mono", self.mono)]):
+            if ds is None:
+                continue
+            if name != "ir" and args.language_sampling_alpha < 1.0:
+                sampler = LanguageSampler(list(ds["lang"]), args.language_sampling_alpha, seed + i)
+                log.info("%s languages drawn with shares %s", name, sampler.shares())
+                self._streams[name] = sampler
+            else:
+                self._streams[name] = IndexStream(len(ds), seed + i)
         log.info(
             "training data: %d IR examples, %d parallel pairs, %d non-parallel texts",
             len(self.ir),

@@ -106,6 +106,7 @@ def build_objective(config: TrainConfig, accelerator: Accelerator) -> LaclObject
         loss.lambda_lang,
         loss.lang_use_ir_documents,
         gather=accelerate_gather(accelerator),
+        lang_gradient=loss.lang_gradient,
     )
 
 

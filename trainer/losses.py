@@ -160,6 +160,8 @@ class LaclObjective(nn.Module):
     Args:
         tau_ir / tau_sem / tau_lang: temperatures. lambda_sem / lambda_lang: weights.
         lang_use_ir_documents: the IR positives join the non-parallel texts u_m of L_lang.
+        lang_gradient: ``"all"`` (every embedding gets L_lang's gradient), ``"pairs"`` (the u texts are
+            detached inside L_lang) or ``"texts"`` (the parallel pairs are detached inside L_lang).
         gather: cross-process gather, see :func:`accelerate_gather`.
     """
 
@@ -172,6 +174,7 @@ class LaclObjective(nn.Module):
         lambda_lang: float,
         lang_use_ir_documents: bool = True,
         gather: Gather = identity,
+        lang_gradient: str = "all",
     ) -> None:
         super().__init__()
         self.ir = InfoNCELoss(tau_ir)
@@ -179,6 +182,9 @@ class LaclObjective(nn.Module):
         self.lang = LanguageContrastiveLoss(tau_lang)
         self.lambda_sem, self.lambda_lang = lambda_sem, lambda_lang
         self.lang_use_ir_documents = lang_use_ir_documents
+        if lang_gradient not in ("all", "pairs", "texts"):
+            raise ValueError(f"lang_gradient must be all, pairs or texts, got {lang_gradient!r}")
+        self.lang_gradient = lang_gradient
         self.gather = gather
 
     def non_parallel(self, batch: ObjectiveInput) -> Tensor | None:
@@ -205,7 +211,12 @@ class LaclObjective(nn.Module):
                 out.diagnostics["sem_acc"] = top1_accuracy((s @ t.T).detach())
             u_local = self.non_parallel(batch)
             if self.lambda_lang > 0 and u_local is not None:
-                out.parts["lang"] = self.lang(g(u_local), s, t)
+                u = g(u_local)  # [W*M', D]
+                if self.lang_gradient == "pairs":
+                    u = u.detach()
+                elif self.lang_gradient == "texts":
+                    s, t = s.detach(), t.detach()
+                out.parts["lang"] = self.lang(u, s, t)
                 out.total = out.total + self.lambda_lang * out.parts["lang"]
                 self._language_diagnostics(u_local, batch, out.diagnostics)
         return out
