@@ -207,3 +207,15 @@ def test_lang_gradient_option_trains(workspace, tmp_path):
     assert (tmp_path / "run" / "model").is_dir()
     with pytest.raises(ValueError, match="lang_gradient"):
         config_for(workspace, tmp_path / "bad", lang_gradient="queries")
+
+
+def test_gradient_probe_reports_each_weighted_term(workspace, tmp_path):
+    from lacl_search.trainer.probe import probe
+
+    one = probe(config_for(workspace, tmp_path / "a", lambda_lang=1.0), batches=1)
+    two = probe(config_for(workspace, tmp_path / "b", lambda_lang=2.0), batches=1)
+    assert {"norm_ir", "norm_sem", "norm_lang", "cos_ir_sem", "cos_ir_lang", "cos_sem_lang"} <= set(one)
+    assert all(one[f"norm_{term}"] > 0 for term in ("ir", "sem", "lang"))
+    assert all(-1.0 <= v <= 1.0 for k, v in one.items() if k.startswith("cos_"))
+    assert two["norm_lang"] == pytest.approx(2 * one["norm_lang"], rel=1e-4)  # the weighted term
+    assert two["norm_ir"] == pytest.approx(one["norm_ir"], rel=1e-4)

@@ -11,18 +11,16 @@ import sys
 from lacl_search.cli import setup_logging
 
 from .cli import run
-from .config import overrides_to_flags, parse_config
+from .config import cli_flags, parse_config
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lacl_search.trainer", description=__doc__)
     parser.add_argument("--config", help="YAML/JSON file of training fields")
     parser.add_argument("-v", "--verbose", action="count", default=0)
-    args, flags = parser.parse_known_args(argv)
+    args, rest = parser.parse_known_args(argv)
     setup_logging(args.verbose)
-    overrides = [f for f in flags if "=" in f and not f.startswith("-")]
-    flags = [f for f in flags if f not in overrides] + overrides_to_flags(overrides)
-    run(parse_config(args.config, flags))
+    run(parse_config(args.config, cli_flags(rest)))
     return 0
 
 

@@ -202,6 +202,12 @@ def overrides_to_flags(overrides: Sequence[str]) -> list[str]:
     return flags
 
 
+def cli_flags(tokens: Sequence[str]) -> list[str]:
+    """Command-line tokens mixing ``--field value`` flags and ``KEY=VALUE`` overrides, as flags."""
+    overrides = [t for t in tokens if "=" in t and not t.startswith("-")]
+    return [t for t in tokens if t not in overrides] + overrides_to_flags(overrides)
+
+
 def validate(config: TrainConfig) -> None:
     """Reject settings that cannot train."""
     data, loss, train = config.data, config.loss, config.train

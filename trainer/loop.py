@@ -176,7 +176,8 @@ class Trainer:
             with acc.accumulate(self.model):
                 out = self.micro_step(batch)
                 if acc.sync_gradients and self.config.train.max_grad_norm > 0:
-                    acc.clip_grad_norm_(self.model.parameters(), self.config.train.max_grad_norm)
+                    norm = acc.clip_grad_norm_(self.model.parameters(), self.config.train.max_grad_norm)
+                    sums["grad_norm"] = float(norm)  # before clipping; synced on the last micro-batch only
                 self.optimizer.step()
                 self.optimizer.zero_grad()
             sums["loss"] += out.total.item() / k

@@ -20,6 +20,7 @@ from pathlib import Path
 from lacl_search.cli import setup_logging
 from lacl_search.encoder import Encoder
 from lacl_search.evaluation.exact import Benchmark, DenseEvaluator, load_benchmark, subsample_corpus
+from lacl_search.evaluation.metrics import paired_difference
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ BIAS_KEYS = ("recall@100_same_lang", "recall@100_other_lang", "top10_share_query
 
 
 def evaluate_models(models: dict[str, str], benches: list[Benchmark], max_length: int) -> dict[str, dict]:
-    """``{model: {benchmark: metrics}}``, plus each model's evaluation seconds under ``_seconds``."""
+    """``{model: {benchmark: metrics}}``, plus each model's evaluation seconds under ``_seconds`` and its
+    per-query nDCG@10 under ``_per_query`` (``{benchmark: {query: value}}``) for paired tests."""
     results: dict[str, dict] = {}
     for name, path in models.items():
         tic = time.perf_counter()
@@ -37,6 +39,9 @@ def evaluate_models(models: dict[str, str], benches: list[Benchmark], max_length
         for bench in benches:
             results[name][bench.name] = evaluator.evaluate(bench)
             log.info("%s %s %s", name, bench.name, results[name][bench.name])
+        results[name]["_per_query"] = {
+            bench: {q: v["ndcg@10"] for q, v in values.items()} for bench, values in evaluator.per_query.items()
+        }
         results[name]["_seconds"] = time.perf_counter() - tic
     return results
 
@@ -67,7 +72,30 @@ def markdown_table(results: dict[str, dict], benchmarks: list[str]) -> str:
             "|---|" + "---|" * len(BIAS_KEYS),
         ]
         lines += [f"| {m} | " + " | ".join(_cell(results[m][bench].get(k)) for k in BIAS_KEYS) + " |" for m in models]
+    lines += paired_table(results, benchmarks)
     return "\n".join(lines) + "\n"
+
+
+def paired_table(results: dict[str, dict], benchmarks: list[str]) -> list[str]:
+    """Markdown lines: each model's nDCG@10 difference from the first model, with paired t-test p."""
+    models = [m for m in results if "_per_query" in results[m]]
+    if len(models) < 2:
+        return []
+    ref = models[0]
+    lines = [
+        "",
+        f"nDCG@10 difference from `{ref}` on the same queries (two-sided paired t-test p):",
+        "",
+        "| benchmark | " + " | ".join(models[1:]) + " |",
+        "|---|" + "---|" * (len(models) - 1),
+    ]
+    for bench in benchmarks:
+        cells = []
+        for m in models[1:]:
+            test = paired_difference(results[ref]["_per_query"][bench], results[m]["_per_query"][bench])
+            cells.append(f"{test['diff']:+.3f} (p={test['p']:.2g})")
+        lines.append(f"| {bench} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -88,6 +88,7 @@ class DenseEvaluator:
     def __init__(self, encoder: Encoder, batch_size: int = 32) -> None:
         self.encoder, self.batch_size = encoder, batch_size
         self._corpus_cache: dict[str, np.ndarray] = {}
+        self.per_query: dict[str, dict[str, dict[str, float]]] = {}  # benchmark -> query -> metric -> value
 
     def evaluate(self, bench: Benchmark) -> dict[str, float | int | None]:
         """``ndcg@10``, ``recall@100``, ``mrr@10``, ``queries`` and, on multilingual corpora, language bias."""
@@ -96,6 +97,7 @@ class DenseEvaluator:
         q_emb = self.encoder.encode_queries(bench.queries, self.batch_size)
         run = exact_search(q_emb, self._corpus_cache[bench.corpus_key], bench.doc_ids, bench.query_ids)
         values = metrics.per_query(bench.qrels, run)
+        self.per_query[bench.name] = values
         result: dict[str, float | int | None] = {**metrics.aggregate(values), "queries": len(values)}
         if len({lang for lang in bench.doc_langs if lang}) > 1:
             query_lang = dict(zip(bench.query_ids, bench.query_langs, strict=True))

@@ -59,3 +59,15 @@ def test_query_sample_spans_languages(tmp_path):
     bench = load_benchmark(tmp_path, max_queries=30)
     assert len(bench.query_ids) == 30 and set(bench.query_langs) == {"en", "de", "ja"}
     assert load_benchmark(tmp_path, max_queries=30).query_ids == bench.query_ids  # seeded
+
+
+def test_paired_difference_hand_computed():
+    reference = {"q1": 0.5, "q2": 0.2, "q3": 0.9, "q4": 0.0}
+    better = {"q1": 0.6, "q2": 0.4, "q3": 0.9, "q4": 0.3, "q9": 1.0}  # q9 has no pair
+    test = metrics.paired_difference(reference, better)
+    assert test["queries"] == 4 and test["diff"] == pytest.approx(0.15)
+    # t = mean / (sd / sqrt(n)) of the differences [0.1, 0.2, 0.0, 0.3]: sd = 0.1291, t = 2.3238, df = 3
+    assert test["p"] == pytest.approx(0.1028, abs=1e-3)
+    assert metrics.paired_difference(reference, reference) == {"diff": 0.0, "p": 1.0, "queries": 4}
+    with pytest.raises(ValueError, match="shared queries"):
+        metrics.paired_difference({"q1": 1.0}, {"q1": 0.0})

@@ -1,0 +1,77 @@
+"""How the loss terms pull on the weights: per-term gradient norms and the cosines between them.
+
+``python -m lacl_search.trainer.probe --config configs/train/cpu.yaml [KEY=VALUE ...] --batches 4``
+
+Takes the run's model, data and loss settings, draws ``--batches`` training batches (the first steps
+of the run) and, per batch, differentiates each weighted term (L_IR, lambda_sem * L_sem,
+lambda_lang * L_lang) separately with respect to the trainable weights. Prints the mean gradient norm
+of each term and the mean cosine between each pair of terms: a term whose gradient is much larger
+than L_IR's dominates AdamW's second-moment estimate and so shrinks the IR steps, and a negative
+cosine means two terms pull the weights in opposing directions. Nothing is updated or saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import sys
+from collections import defaultdict
+
+import torch
+from torch import Tensor
+
+from lacl_search.cli import setup_logging
+
+from .config import TrainConfig, cli_flags, parse_config
+from .loop import Trainer, split_embeddings
+
+log = logging.getLogger(__name__)
+
+
+def term_gradients(trainer: Trainer, step: int) -> dict[str, Tensor]:
+    """Flattened gradient of each weighted loss term of batch ``step`` over the trainable weights."""
+    config = trainer.config
+    batch = trainer.data.batch(step)
+    params = [p for p in trainer.encoder.parameters() if p.requires_grad]
+    q_inputs = trainer.encoder.tokenize(batch.queries, "query", config.model.max_length)
+    d_inputs = trainer.encoder.tokenize(batch.document_texts(), "document", config.model.max_length)
+    q_emb, d_emb = trainer.model(q_inputs, d_inputs)
+    out = trainer.objective(split_embeddings(q_emb, d_emb, batch, config.loss.lang_use_ir_documents))
+    weights = {"ir": 1.0, "sem": config.loss.lambda_sem, "lang": config.loss.lambda_lang}
+    grads = {}
+    for name, part in out.parts.items():
+        parts = torch.autograd.grad(weights[name] * part, params, retain_graph=True, allow_unused=True)
+        grads[name] = torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(parts, params)])
+    return grads
+
+
+def probe(config: TrainConfig, batches: int) -> dict[str, float]:
+    """Mean per-term gradient norms (``norm_<term>``) and pairwise cosines (``cos_<a>_<b>``)."""
+    trainer = Trainer(config)
+    sums: dict[str, float] = defaultdict(float)
+    for step in range(batches):
+        grads = term_gradients(trainer, step)
+        for name, g in grads.items():
+            sums[f"norm_{name}"] += g.norm().item() / batches
+        for (a, ga), (b, gb) in itertools.combinations(grads.items(), 2):
+            sums[f"cos_{a}_{b}"] += torch.nn.functional.cosine_similarity(ga, gb, dim=0).item() / batches
+        log.info("batch %d: %s", step, {k: round(v.norm().item(), 4) for k, v in grads.items()})
+    return dict(sums)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lacl_search.trainer.probe", description=__doc__)
+    parser.add_argument("--config", help="YAML/JSON file of training fields")
+    parser.add_argument("--batches", type=int, default=4, help="training batches to average over")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    args, rest = parser.parse_known_args(argv)
+    setup_logging(args.verbose)
+    config = parse_config(args.config, cli_flags(rest))
+    result = probe(config, args.batches)
+    sys.stdout.write(" ".join(f"{k}={v:.4f}" for k, v in result.items()) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
