@@ -42,7 +42,8 @@ def term_gradients(trainer: Trainer, step: int) -> dict[str, Tensor]:
     grads = {}
     for name, part in out.parts.items():
         parts = torch.autograd.grad(weights[name] * part, params, retain_graph=True, allow_unused=True)
-        grads[name] = torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(parts, params)])
+        flat = [(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(parts, params, strict=True)]
+        grads[name] = torch.cat(flat)
     return grads
 
 
