@@ -219,3 +219,16 @@ def test_gradient_probe_reports_each_weighted_term(workspace, tmp_path):
     assert all(-1.0 <= v <= 1.0 for k, v in one.items() if k.startswith("cos_"))
     assert two["norm_lang"] == pytest.approx(2 * one["norm_lang"], rel=1e-4)  # the weighted term
     assert two["norm_ir"] == pytest.approx(one["norm_ir"], rel=1e-4)
+
+
+def test_report_table_has_paired_differences():
+    from lacl_search.trainer.report import markdown_table
+
+    ref, new = {"q1": 0.2, "q2": 0.4, "q3": 0.6}, {"q1": 0.3, "q2": 0.6, "q3": 0.6}
+    results = {
+        "ref": {"b": {"ndcg@10": 0.4, "recall@100": 1.0}, "_per_query": {"b": ref}},
+        "new": {"b": {"ndcg@10": 0.5, "recall@100": 1.0}, "_per_query": {"b": new}},
+    }
+    table = markdown_table(results, ["b"])
+    assert "| b | 0.400 / 1.000 | 0.500 / 1.000 |" in table
+    assert "difference from `ref`" in table and "| b | +0.100 (p=" in table

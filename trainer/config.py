@@ -151,7 +151,7 @@ class TrainConfig:
         }
 
 
-LANG_GRADIENTS = ("all", "pairs", "texts")
+LANG_GRADIENTS = ("all", "pairs", "texts")  # which embeddings L_lang's gradient reaches
 GROUPS = (ModelArgs, DataArgs, LossArgs, TrainArgs)
 
 

@@ -149,8 +149,8 @@ class Trainer:
         self.writer = None
 
     # ------------------------------------------------------------------------------ one step
-    def micro_step(self, batch: TrainBatch) -> ObjectiveOutput:
-        """Forward, objective and backward of one micro-batch."""
+    def forward(self, batch: TrainBatch) -> ObjectiveOutput:
+        """Encode one micro-batch (one forward of the model) and evaluate the objective on it."""
         max_length = self.config.model.max_length
         q_inputs = self.encoder.tokenize(batch.queries, "query", max_length)
         d_inputs = self.encoder.tokenize(batch.document_texts(), "document", max_length)
@@ -158,7 +158,11 @@ class Trainer:
             q_emb, d_emb = self.model(q_inputs, d_inputs)
         # Losses in float32 even under bf16/fp16 autocast (softmax over 1/tau-scaled cosines).
         inputs = split_embeddings(q_emb.float(), d_emb.float(), batch, self.config.loss.lang_use_ir_documents)
-        out = self.objective(inputs)
+        return self.objective(inputs)
+
+    def micro_step(self, batch: TrainBatch) -> ObjectiveOutput:
+        """Forward, objective and backward of one micro-batch."""
+        out = self.forward(batch)
         # Every process computes the loss over the gathered batch but back-propagates only into its own
         # shard; DDP averages gradients over W processes, so scaling by W gives the full-batch gradient.
         self.accelerator.backward(out.total * self.accelerator.num_processes)

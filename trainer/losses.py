@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .config import LANG_GRADIENTS
+
 Gather = Callable[[Tensor], Tensor]
 
 
@@ -182,8 +184,8 @@ class LaclObjective(nn.Module):
         self.lang = LanguageContrastiveLoss(tau_lang)
         self.lambda_sem, self.lambda_lang = lambda_sem, lambda_lang
         self.lang_use_ir_documents = lang_use_ir_documents
-        if lang_gradient not in ("all", "pairs", "texts"):
-            raise ValueError(f"lang_gradient must be all, pairs or texts, got {lang_gradient!r}")
+        if lang_gradient not in LANG_GRADIENTS:
+            raise ValueError(f"lang_gradient must be one of {LANG_GRADIENTS}, got {lang_gradient!r}")
         self.lang_gradient = lang_gradient
         self.gather = gather
 

@@ -24,21 +24,17 @@ from torch import Tensor
 from lacl_search.cli import setup_logging
 
 from .config import TrainConfig, cli_flags, parse_config
-from .loop import Trainer, split_embeddings
+from .loop import Trainer
 
 log = logging.getLogger(__name__)
 
 
 def term_gradients(trainer: Trainer, step: int) -> dict[str, Tensor]:
     """Flattened gradient of each weighted loss term of batch ``step`` over the trainable weights."""
-    config = trainer.config
-    batch = trainer.data.batch(step)
+    loss = trainer.config.loss
     params = [p for p in trainer.encoder.parameters() if p.requires_grad]
-    q_inputs = trainer.encoder.tokenize(batch.queries, "query", config.model.max_length)
-    d_inputs = trainer.encoder.tokenize(batch.document_texts(), "document", config.model.max_length)
-    q_emb, d_emb = trainer.model(q_inputs, d_inputs)
-    out = trainer.objective(split_embeddings(q_emb, d_emb, batch, config.loss.lang_use_ir_documents))
-    weights = {"ir": 1.0, "sem": config.loss.lambda_sem, "lang": config.loss.lambda_lang}
+    out = trainer.forward(trainer.data.batch(step))
+    weights = {"ir": 1.0, "sem": loss.lambda_sem, "lang": loss.lambda_lang}
     grads = {}
     for name, part in out.parts.items():
         parts = torch.autograd.grad(weights[name] * part, params, retain_graph=True, allow_unused=True)
