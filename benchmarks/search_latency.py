@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from lacl_search.client import connect
-from lacl_search.encoder import Encoder
-from lacl_search.search import MODES, Searcher
-from lacl_search.settings import ClusterSettings
+from lacl_search.core.encoder import Encoder
+from lacl_search.core.settings import ClusterSettings
+from lacl_search.serving.client import connect
+from lacl_search.serving.search import MODES, Searcher
 
 log = logging.getLogger("bench")
 
@@ -40,7 +40,7 @@ def main() -> int:
     client = connect(ClusterSettings.from_args(args))
     with open(args.queries, encoding="utf-8") as fh:
         texts = [json.loads(line)["text"] for line in fh if line.strip()][: args.n]
-    searcher = Searcher(client, Encoder.from_pretrained(args.model), args.index)
+    searcher = Searcher(client, Encoder.load(args.model), args.index)
     sys.stdout.write(f"index {args.index}, {len(texts)} queries, k={args.k}\n")
     sys.stdout.write(f"{'mode':<8}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}\n")
     for mode in MODES:

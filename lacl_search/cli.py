@@ -1,10 +1,15 @@
 """The ``lacl-search`` console command.
 
 Each subcommand lives in its own module exposing ``register(subparsers)``, which adds a parser whose
-``func`` default takes the parsed ``argparse.Namespace`` and returns an exit status. Library commands
-are listed below; the apps (``ingest``, ``train``, ``demo``) plug in through the
-``lacl_search.commands`` entry-point group declared in ``pyproject.toml``, so the library never
-imports them. Registration modules stay light: heavy imports (torch, gradio) happen inside ``func``.
+``func`` default takes the parsed ``argparse.Namespace`` and returns an exit status. The library's own
+commands (``search``, ``eval``) are listed below; the apps (``ingest``, ``train``, ``demo``) and the
+provisioning tools (``opensearch``, ``model``, ``data``) plug in through the ``lacl_search.commands``
+entry-point group declared in ``pyproject.toml``, so the library never imports them. Registration
+modules stay light: heavy imports (torch, gradio) happen inside ``func``.
+
+Errors: an expected failure (:class:`lacl_search.errors.LaclError`) ends in one line on stderr and the
+exit code of its class; argparse's usage errors keep exit code 2; anything else is a bug and keeps its
+traceback.
 """
 
 from __future__ import annotations
@@ -17,19 +22,21 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
+from lacl_search.errors import LaclError
+
 log = logging.getLogger(__name__)
 
 LIBRARY_COMMANDS = {
-    "opensearch": "lacl_search.server.cli",
-    "model": "lacl_search.models.cli",
-    "data": "lacl_search.data.cli",
-    "search": "lacl_search.search_cli",
-    "eval": "lacl_search.evaluation.cli",
+    "search": "lacl_search.commands.search",
+    "eval": "lacl_search.commands.eval",
 }
 APP_GROUP = "lacl_search.commands"
+INTERRUPTED = 130
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "LACL_THREADS")
 
 
 def setup_logging(verbose: int = 0) -> None:
+    """Log to stderr: INFO by default, DEBUG with ``-vv``; client libraries stay quiet below ``-vv``."""
     level = logging.DEBUG if verbose > 1 else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if verbose < 2:
@@ -37,10 +44,18 @@ def setup_logging(verbose: int = 0) -> None:
             logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+def set_threads(threads: int | None) -> None:
+    """The one thread setting: CPU threads for torch, ONNX Runtime and OpenMP, read when they load."""
+    if threads:
+        for name in THREAD_VARIABLES:
+            os.environ[name] = str(threads)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lacl-search", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
-    parser.add_argument("--threads", type=int, help="CPU threads for the encoder (default: torch's choice)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv: debug); also show tracebacks of expected errors")
+    parser.add_argument("--threads", type=int, help="CPU threads for encoding and training (default: all cores)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in LIBRARY_COMMANDS.values():
         importlib.import_module(module).register(sub)
@@ -56,17 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.threads:  # read by torch when the subcommand first imports it
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    set_threads(args.threads)
     setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         log.error("interrupted")
-        return 130
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        # Bad input and unavailable services end with one clear line, not a stack trace.
-        log.error("%s", exc)
+        return INTERRUPTED
+    except LaclError as exc:
         if args.verbose:
-            raise
-        return 2
+            log.exception("%s", exc)
+        else:
+            log.error("%s", exc)
+        return exc.exit_code

@@ -7,9 +7,9 @@ set -euo pipefail
 DEMO=1
 [ "${1:-}" = "--no-demo" ] && DEMO=0
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-VENV="${LACL_VENV:-${LACL_HOME:-$HOME/.cache/lacl-search}/venv}"
-export PATH="$VENV/bin:$PATH"
+VENV=$(bash scripts/setup.sh)
+DEPS="${LACL_VENV:-${LACL_HOME:-$HOME/.cache/lacl-search}/venv}"
+export PATH="$VENV/bin:$DEPS/bin:$PATH"
 DATA="${LACL_DATA:-data/ddtp}"
 INDEX="${LACL_INDEX:-ddtp}"
 

@@ -5,9 +5,9 @@
 # unless $OPENSEARCH_URL points at a healthy cluster. A run in which any test is skipped fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-VENV="${LACL_VENV:-${LACL_HOME:-$HOME/.cache/lacl-search}/venv}"
-export PATH="$VENV/bin:$PATH"
+VENV=$(bash scripts/setup.sh)
+DEPS="${LACL_VENV:-${LACL_HOME:-$HOME/.cache/lacl-search}/venv}"
+export PATH="$VENV/bin:$DEPS/bin:$PATH"
 bash scripts/install-chromium.sh
 lacl-search model install >/dev/null
 ruff check .

@@ -2,7 +2,7 @@
 
 ``opensearch_url`` picks, in order: a healthy cluster at ``$OPENSEARCH_URL``; the compose file's
 container through pytest-docker when a Docker engine answers; else the project's own local node
-(``lacl_search.server.process``) on ``$LACL_TEST_OPENSEARCH_PORT`` (default 9250, so a developer's
+(``lacl_provision.opensearch.process``) on ``$LACL_TEST_OPENSEARCH_PORT`` (default 9250, so a developer's
 node on 9200 is left alone), stopped at the end only if a test session started it (and no other
 session still uses it). When no cluster can be provided the fixture raises, so integration tests
 error instead of being skipped.
@@ -17,17 +17,16 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from opensearchpy import OpenSearch
 
-from lacl_search.client import ClusterUnavailable, check_cluster, make_client
-from lacl_search.settings import ClusterSettings
+from lacl_search.core.settings import ClusterSettings
+from lacl_search.serving.client import ClusterUnavailable, check_cluster, make_client
+from tests.support import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_PORT_ENV = "LACL_TEST_OPENSEARCH_PORT"
 
 
@@ -61,7 +60,7 @@ def docker_compose_file() -> str:
 
 def _docker_cluster_url(request: pytest.FixtureRequest) -> str:
     """Start the compose service through pytest-docker's ``docker_services`` and wait for health."""
-    from lacl_search.server.process import is_healthy
+    from lacl_provision.opensearch.process import is_healthy
 
     docker_services = request.getfixturevalue("docker_services")
     url = f"http://127.0.0.1:{docker_services.port_for('opensearch', 9200)}"
@@ -79,7 +78,7 @@ def opensearch_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if _docker_available():
         yield _docker_cluster_url(request)
         return
-    from lacl_search.server.shared import shared_node
+    from lacl_provision.opensearch.shared import shared_node
 
     # Concurrent sessions share the node; the last one out stops it if a session started it.
     with shared_node(port=int(os.environ.get(TEST_PORT_ENV, "9250"))) as url:

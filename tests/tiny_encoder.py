@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
-from lacl_search.encoder import Encoder, EncoderConfig
+from lacl_search.core.encoder import Encoder, EncoderConfig
+from tests.support import FIXTURES
 
-TOKENIZER_DIR = Path(__file__).parent / "fixtures" / "tiny-tokenizer"
+TOKENIZER_DIR = FIXTURES / "tiny-tokenizer"
 
 
 def build_tiny_encoder(seed: int = 0, **config: object) -> Encoder:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lacl_search.indexing import Document
-from lacl_search.paths import sha256_file
+from lacl_search.core.langid import detect_language, document_language, normalize_lang
+from lacl_search.core.paths import sha256_file
+from lacl_search.core.types import Document
+from lacl_search.errors import ArtifactMissing, BadInput
 
 
 @dataclass(frozen=True)
@@ -32,32 +34,42 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
                 try:
                     yield lineno, json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+                    raise BadInput(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
 
 
 def _require(path: Path) -> Path:
     if not path.is_file():
-        raise FileNotFoundError(f"BEIR dataset file missing: {path}")
+        raise ArtifactMissing(f"BEIR dataset file missing: {path}")
     return path
 
 
 def iter_corpus(dataset: Path) -> Iterator[Document]:
     """Documents of ``dataset/corpus.jsonl``."""
-    path = _require(Path(dataset) / "corpus.jsonl")
+    return iter_corpus_file(Path(dataset) / "corpus.jsonl")
+
+
+def iter_corpus_file(path: Path) -> Iterator[Document]:
+    """Documents of a BEIR ``corpus.jsonl`` file."""
+    path = _require(Path(path))
     for lineno, row in _jsonl(path):
         if "_id" not in row or not isinstance(row.get("text"), str):
-            raise ValueError(f"{path}:{lineno}: a corpus record needs '_id' and a string 'text'")
+            raise BadInput(f"{path}:{lineno}: a corpus record needs '_id' and a string 'text'")
         meta = {k: v for k, v in row.items() if k not in ("_id", "title", "text", "lang")}
         yield Document(str(row["_id"]), row["text"], row.get("title") or None, row.get("lang"), meta or None)
 
 
 def load_queries(dataset: Path) -> list[Query]:
     """Queries of ``dataset/queries.jsonl``."""
-    path = _require(Path(dataset) / "queries.jsonl")
+    return load_queries_file(Path(dataset) / "queries.jsonl")
+
+
+def load_queries_file(path: Path) -> list[Query]:
+    """Queries of a BEIR ``queries.jsonl`` file (``_id``, ``text``, optional ``lang``)."""
+    path = _require(Path(path))
     out = []
     for lineno, row in _jsonl(path):
         if "_id" not in row or not isinstance(row.get("text"), str):
-            raise ValueError(f"{path}:{lineno}: a query record needs '_id' and a string 'text'")
+            raise BadInput(f"{path}:{lineno}: a query record needs '_id' and a string 'text'")
         out.append(Query(str(row["_id"]), row["text"], row.get("lang")))
     return out
 
@@ -70,10 +82,10 @@ def load_qrels(dataset: Path, split: str = "test") -> dict[str, dict[str, int]]:
         reader = csv.reader(fh, delimiter="\t")
         header = next(reader, None)
         if header is None or [h.strip() for h in header[:3]] != ["query-id", "corpus-id", "score"]:
-            raise ValueError(f"{path}: the first line must be the header 'query-id\\tcorpus-id\\tscore'")
+            raise BadInput(f"{path}: the first line must be the header 'query-id\\tcorpus-id\\tscore'")
         for lineno, row in enumerate(reader, start=2):
             if len(row) < 3:
-                raise ValueError(f"{path}:{lineno}: expected 3 tab-separated columns")
+                raise BadInput(f"{path}:{lineno}: expected 3 tab-separated columns")
             qrels.setdefault(row[0], {})[row[1]] = int(row[2])
     return qrels
 
@@ -83,11 +95,12 @@ def corpus_fingerprint(dataset: Path) -> str:
     return sha256_file(_require(Path(dataset) / "corpus.jsonl"))[:16]
 
 
-def write_trec_run(path: Path, run: Mapping[str, Mapping[str, float]], tag: str) -> None:
-    """Write ``run`` as a TREC run file: ``qid Q0 docid rank score tag``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for qid in sorted(run):
-            ranked = sorted(run[qid].items(), key=lambda kv: (-kv[1], kv[0]))
-            for rank, (doc_id, score) in enumerate(ranked, start=1):
-                fh.write(f"{qid} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
+def document_languages(dataset: Path) -> dict[str, str | None]:
+    """``{doc_id: lang}`` for the corpus of ``dataset``: the one source of document languages
+    (:func:`lacl_search.core.langid.document_language`, which indexing uses too)."""
+    return {doc.doc_id: document_language(doc.lang, doc.title, doc.text) for doc in iter_corpus(dataset)}
+
+
+def query_languages(queries: list[Query]) -> dict[str, str | None]:
+    """``{query_id: lang}``: the query's ``lang`` field (normalised), else detected."""
+    return {q.query_id: normalize_lang(q.lang) or detect_language(q.text) for q in queries}

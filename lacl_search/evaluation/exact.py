@@ -1,7 +1,7 @@
 """Exact in-memory dense retrieval on a BEIR folder: evaluation without OpenSearch.
 
 Used by the trainer's periodic dev evaluation and the experiment report. Documents and queries are
-encoded with the shared :class:`~lacl_search.encoder.Encoder`, every document is scored by inner
+encoded with the shared :class:`~lacl_search.core.encoder.Encoder`, every document is scored by inner
 product (cosine for normalised embeddings) with torch, and the run is scored with the same metrics
 as the OpenSearch evaluation (:mod:`lacl_search.evaluation.metrics`), language bias included when the
 corpus holds several languages.
@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lacl_search.encoder import Encoder, compose_document
+from lacl_search.core.encoder import Encoder
+from lacl_search.core.langid import document_language
+from lacl_search.core.types import Document
 from lacl_search.evaluation import beir, metrics
-from lacl_search.langid import normalize_lang
 
 Run = dict[str, dict[str, float]]
 
@@ -29,7 +30,7 @@ class Benchmark:
 
     name: str
     doc_ids: list[str]
-    documents: list[str]
+    documents: list[Document]
     doc_langs: list[str | None]
     query_ids: list[str]
     queries: list[str]
@@ -51,14 +52,15 @@ def load_benchmark(folder: str | Path, max_queries: int = 0, split: str = "test"
         keep = set(random.Random(seed).sample(range(len(queries)), max_queries))
         queries = [q for i, q in enumerate(queries) if i in keep]
     docs = list(beir.iter_corpus(folder))
+    query_lang = beir.query_languages(queries)
     return Benchmark(
         name=folder.name,
         doc_ids=[d.doc_id for d in docs],
-        documents=[compose_document(d.title, d.text) for d in docs],
-        doc_langs=[normalize_lang(d.lang) for d in docs],
+        documents=docs,
+        doc_langs=[document_language(d.lang, d.title, d.text) for d in docs],
         query_ids=[q.query_id for q in queries],
         queries=[q.text for q in queries],
-        query_langs=[normalize_lang(q.lang) for q in queries],
+        query_langs=[query_lang[q.query_id] for q in queries],
         qrels={q.query_id: dict(qrels[q.query_id]) for q in queries},
         corpus_key=beir.corpus_fingerprint(folder),
     )
@@ -93,8 +95,9 @@ class DenseEvaluator:
     def evaluate(self, bench: Benchmark) -> dict[str, float | int | None]:
         """``ndcg@10``, ``recall@100``, ``mrr@10``, ``queries`` and, on multilingual corpora, language bias."""
         if bench.corpus_key not in self._corpus_cache:
-            self._corpus_cache[bench.corpus_key] = self.encoder.encode_documents(bench.documents, self.batch_size)
-        q_emb = self.encoder.encode_queries(bench.queries, self.batch_size)
+            docs = self.encoder.encode_documents(bench.documents, batch_size=self.batch_size)
+            self._corpus_cache[bench.corpus_key] = docs
+        q_emb = self.encoder.encode_queries(bench.queries, batch_size=self.batch_size)
         run = exact_search(q_emb, self._corpus_cache[bench.corpus_key], bench.doc_ids, bench.query_ids)
         values = metrics.per_query(bench.qrels, run)
         self.per_query[bench.name] = values

@@ -1,1 +1,0 @@
-"""The browser demo (``lacl-search demo``): a Gradio page over :class:`lacl_search.search.Searcher`."""

@@ -1,0 +1,110 @@
+"""The bulk ingestion job: read a file, write rejects, embed and index the valid documents.
+
+``run(config)`` returns the final report: indexed, rejected, failed, seconds, docs/s (and the
+encoder's own docs/s). Broken records go to the rejects file (JSONL: ``line``, ``reason``,
+``record``) and never stop the job; documents the cluster refuses after retries are written there too
+(with their ``doc_id``) and make the job's exit status non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from opensearchpy import OpenSearch
+
+from lacl_search.core.encoder import Encoder
+from lacl_search.core.types import Document
+from lacl_search.serving.indexing import LoadOptions, load_documents
+
+from .readers import FieldMap, Reject, read_records
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestConfig:
+    """One ingestion job."""
+
+    input: Path
+    index: str
+    model: str = "default"
+    rejects: Path | None = None
+    format: str | None = None
+    fields: FieldMap = field(default_factory=FieldMap)
+    load: LoadOptions = field(default_factory=LoadOptions)
+    show_progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.input = Path(self.input)
+        self.rejects = Path(self.rejects) if self.rejects else self.input.with_name(self.input.name + ".rejects.jsonl")
+
+
+class RejectSink:
+    """Streams rejects to a JSONL file (created lazily: no file when nothing is rejected)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self.failed = 0
+        self._fh: TextIO | None = None
+        self._lock = threading.Lock()  # rejects come from the reader thread, failures from the writer
+
+    def _write(self, row: dict) -> None:
+        with self._lock:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = self.path.open("w", encoding="utf-8")
+            self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self._fh.flush()
+
+    def reject(self, item: Reject) -> None:
+        self.count += 1
+        self._write(item.as_dict())
+
+    def failure(self, doc_id: str, reason: str) -> None:
+        self.failed += 1
+        self._write({"line": None, "doc_id": doc_id, "reason": f"indexing failed: {reason}"})
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+def _documents(items: Iterator[Document | Reject], sink: RejectSink, seen: set[str]) -> Iterator[Document]:
+    for item in items:
+        if isinstance(item, Reject):
+            sink.reject(item)
+            continue
+        if item.doc_id in seen:
+            log.debug("duplicate id %s: the later record wins", item.doc_id)
+        seen.add(item.doc_id)
+        yield item
+
+
+def run(config: IngestConfig, client: OpenSearch, encoder: Encoder | None = None) -> dict:
+    """Run the job and return its report as a dict."""
+    items = read_records(config.input, config.fields, config.format)
+    encoder = encoder or Encoder.load(config.model)
+    sink = RejectSink(config.rejects)
+    stale = config.rejects.exists()
+    docs = _documents(items, sink, set())
+    if config.show_progress:
+        from tqdm.auto import tqdm
+
+        docs = tqdm(docs, desc="ingest", unit="doc")
+    try:
+        index, report = load_documents(client, config.index, encoder, docs, options=config.load,
+                                       on_failure=sink.failure)
+    finally:
+        sink.close()
+    if stale and sink.count == 0 and sink.failed == 0:
+        config.rejects.unlink()  # an old rejects file must not describe this run
+    report.rejected = sink.count
+    return {"index": config.index, "concrete_index": index, **report.as_dict(),
+            "rejects_file": str(config.rejects) if sink.count or sink.failed else None}

@@ -1,0 +1,89 @@
+"""The search request: one keyword-only object with one validator, shared by every caller.
+
+The library, the command line, the demo and evaluation all build a :class:`SearchRequest`, so the
+limits (query length, page depth, weights) are checked in one place and stated once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from lacl_search.core import filters as F
+from lacl_search.core.langid import normalize_lang
+from lacl_search.core.types import Fusion, Mode
+from lacl_search.errors import BadInput
+
+MAX_QUERY_CHARS = 2000
+MAX_WINDOW = 10_000  # offset + k: OpenSearch's default index.max_result_window
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchRequest:
+    """What to search and how.
+
+    Attributes:
+        query: query text in any language (stripped; 1 to ``MAX_QUERY_CHARS`` characters).
+        mode: :class:`Mode` (or its name).
+        k: hits per page.
+        offset: hits skipped before the page (pagination; ``offset + k <= MAX_WINDOW``).
+        langs: only documents in these languages (ISO 639-1 or locale codes; normalised).
+        filter: a structured filter (:mod:`lacl_search.core.filters`) on ``lang``, ``doc_id`` or metadata.
+        fusion: :class:`Fusion` for hybrid search.
+        weight: hybrid weight of the dense leg in ``[0, 1]`` (BM25 gets ``1 - weight``), for ``minmax``.
+        query_lang: the query's language when the caller knows it (skips detection).
+        explain: attach each leg's score to hybrid hits (one extra request).
+    """
+
+    query: str
+    mode: Mode = Mode.HYBRID
+    k: int = 10
+    offset: int = 0
+    langs: tuple[str, ...] = ()
+    filter: F.Filter | None = None
+    fusion: Fusion = Fusion.MINMAX
+    weight: float = 0.5
+    query_lang: str | None = None
+    explain: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.query, str) or not self.query.strip():
+            raise BadInput("query is empty")
+        query = self.query.strip()
+        if len(query) > MAX_QUERY_CHARS:
+            raise BadInput(f"query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}")
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise BadInput(f"k must be a positive integer, got {self.k!r}")
+        if isinstance(self.offset, bool) or not isinstance(self.offset, int) or self.offset < 0:
+            raise BadInput(f"offset must be a non-negative integer, got {self.offset!r}")
+        if self.offset + self.k > MAX_WINDOW:
+            raise BadInput(f"offset + k must be at most {MAX_WINDOW}, got {self.offset + self.k}")
+        if not 0.0 <= float(self.weight) <= 1.0:
+            raise BadInput(f"weight must lie in [0, 1], got {self.weight}")
+        if isinstance(self.langs, str):
+            raise BadInput("langs takes a list of language codes, not one string")
+        langs = tuple(dict.fromkeys(code for code in (normalize_lang(x) for x in self.langs) if code))
+        object.__setattr__(self, "query", query)
+        object.__setattr__(self, "mode", Mode.parse(self.mode))
+        object.__setattr__(self, "fusion", Fusion.parse(self.fusion))
+        object.__setattr__(self, "weight", float(self.weight))
+        object.__setattr__(self, "langs", langs)
+        object.__setattr__(self, "query_lang", normalize_lang(self.query_lang))
+
+    @property
+    def window(self) -> int:
+        """How many hits the page reaches down to (``offset + k``)."""
+        return self.offset + self.k
+
+    def combined_filter(self) -> F.Filter | None:
+        """The language restriction and the structured filter, ANDed."""
+        langs = F.Terms("lang", self.langs) if self.langs else None
+        return F.all_of(langs, self.filter)
+
+    def filter_clauses(self) -> list[dict]:
+        """The filter as a list of DSL clauses (empty when unfiltered)."""
+        combined = self.combined_filter()
+        return [] if combined is None else [F.to_query(combined)]
+
+    def with_changes(self, **changes: object) -> SearchRequest:
+        """A copy with some fields replaced (validated again)."""
+        return replace(self, **changes)

@@ -1,0 +1,115 @@
+"""The asyncio twin of :class:`~lacl_search.serving.search.Searcher`, on ``opensearchpy.AsyncOpenSearch``.
+
+Same requests, same pipelines, same fusion and the same hits: every body comes from
+:mod:`lacl_search.serving.plan`. Query encoding (CPU-bound) runs in a worker thread so the event loop
+stays free. Needs ``opensearch-py[async]`` (aiohttp).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from lacl_search.core.encoder import Encoder
+from lacl_search.core.filters import Filter
+from lacl_search.core.request import SearchRequest
+from lacl_search.core.settings import ClusterSettings
+from lacl_search.core.types import Fusion, Hit, Mode
+from lacl_search.errors import BadInput
+from lacl_search.serving import plan
+from lacl_search.serving.client import translate_errors
+from lacl_search.serving.search import NEURAL_PLUGIN, check_fusion_side, check_pipeline, query_language
+
+log = logging.getLogger(__name__)
+
+
+def make_async_client(settings: ClusterSettings | None = None):  # -> opensearchpy.AsyncOpenSearch
+    """An ``AsyncOpenSearch`` client for ``settings`` (default: from the environment)."""
+    from opensearchpy import AsyncOpenSearch
+
+    settings = settings or ClusterSettings.from_env()
+    kwargs: dict[str, object] = {"hosts": [settings.url], "timeout": settings.timeout, "max_retries": 3,
+                                 "retry_on_timeout": True}
+    if settings.user is not None:
+        kwargs["http_auth"] = (settings.user, settings.password or "")
+    if settings.use_ssl:
+        kwargs.update(use_ssl=True, verify_certs=settings.verify_certs, ssl_show_warn=settings.verify_certs)
+        if settings.ca_certs:
+            kwargs["ca_certs"] = settings.ca_certs
+    return AsyncOpenSearch(**kwargs)
+
+
+class AsyncSearcher:
+    """Runs searches against one index or alias from asyncio code.
+
+    Args:
+        client: an ``opensearchpy.AsyncOpenSearch`` (:func:`make_async_client`).
+        index: index name or alias.
+        encoder: encodes queries for dense and hybrid search (None: BM25 only).
+        fusion_side: ``"server"``, ``"client"`` or ``"auto"``, as for the blocking searcher.
+    """
+
+    def __init__(self, client: object, *, index: str, encoder: Encoder | None = None,
+                 fusion_side: str = "auto") -> None:
+        self.client = client
+        self.encoder = encoder
+        self.index = index
+        self._fusion_side = check_fusion_side(fusion_side)
+        self._pipelines: set[str] = set()
+
+    async def search(self, query: str, *, mode: Mode | str = Mode.HYBRID, k: int = 10, offset: int = 0,
+                     langs: Sequence[str] | None = (), filter: Filter | None = None,
+                     fusion: Fusion | str = Fusion.MINMAX, weight: float = 0.5, query_lang: str | None = None,
+                     explain: bool = True) -> list[Hit]:
+        """Search ``query`` and return hits ``offset`` to ``offset + k`` (see ``Searcher.search``)."""
+        request = SearchRequest(query=query, mode=mode, k=k, offset=offset, langs=tuple(langs or ()), filter=filter,
+                                fusion=fusion, weight=weight, query_lang=query_lang, explain=explain)
+        return await self.run(request)
+
+    async def run(self, request: SearchRequest, *, vector: Sequence[float] | None = None) -> list[Hit]:
+        """Execute ``request``; ``vector`` is its query embedding when already computed."""
+        if plan.needs_vector(request) and vector is None:
+            if self.encoder is None:
+                raise BadInput("dense and hybrid search need an encoder")
+            vector = (await asyncio.to_thread(self.encoder.encode_queries, [request.query]))[0]
+        with translate_errors(self.index):
+            return await self._run(request, [float(x) for x in vector] if vector is not None else [])
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def _run(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
+        lang = query_language(request)
+        if request.mode is Mode.BM25:
+            return plan.with_parts(plan.hits(await self._search(plan.bm25_body(request, lang))), bm25=True, dense=False)
+        if request.mode is Mode.DENSE:
+            return plan.with_parts(plan.hits(await self._search(plan.knn_body(request, vector))), bm25=False,
+                                   dense=True)
+        if not await self._server_fusion():
+            return plan.fuse_on_client(request, await self._msearch(plan.client_fusion_bodies(request, vector, lang)))
+        hybrid = plan.hybrid_plan(request, vector, lang)
+        await self._ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
+        found = plan.fused_hits(plan.hits(await self._search(hybrid.body, search_pipeline=hybrid.pipeline_name)))
+        if request.explain and found:
+            plan.attach_parts(found, await self._msearch(plan.parts_bodies(found, request, vector, lang)))
+        return found
+
+    async def _search(self, body: dict, **params: object) -> dict:
+        return await self.client.search(index=self.index, body=body, **params)
+
+    async def _msearch(self, bodies: list[dict]) -> list[dict]:
+        return (await self.client.msearch(body=plan.msearch_lines(self.index, bodies)))["responses"]
+
+    async def _ensure_pipeline(self, name: str, body: dict) -> None:
+        if name in self._pipelines:
+            return
+        await self.client.transport.perform_request("PUT", f"/_search/pipeline/{name}", body=body)
+        check_pipeline(name, body, await self.client.transport.perform_request("GET", f"/_search/pipeline/{name}"))
+        self._pipelines.add(name)
+
+    async def _server_fusion(self) -> bool:
+        if self._fusion_side == "auto":
+            plugins = {p["component"] for p in await self.client.cat.plugins(format="json")}
+            self._fusion_side = "server" if NEURAL_PLUGIN in plugins else "client"
+        return self._fusion_side == "server"

@@ -1,0 +1,37 @@
+"""The ingestion job against a real OpenSearch: rejects with reasons, per-document failures, detection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lacl_ingest.job import IngestConfig
+from lacl_ingest.job import run as ingest_run
+from lacl_ingest.readers import FieldMap
+from lacl_search.serving.indexing import BulkOptions, LoadOptions
+from tests.tiny_encoder import build_tiny_encoder
+
+pytestmark = pytest.mark.integration
+
+
+def test_ingest_job_rejects_and_per_document_failures(os_client, index_name, tmp_path):
+    tiny = build_tiny_encoder(seed=3).eval()
+    path = tmp_path / "docs.jsonl"
+    rows = [{"id": "a", "text": "Hallo Welt", "lang": "de", "year": 2020}, "broken",
+            {"id": "b", "text": ""}, {"id": "c", "text": "Bonjour", "year": {"nested": 1}},
+            {"id": "d", "text": "こんにちは世界"}, {"id": "e", "text": "Hello", "year": "unknown"}]
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    config = IngestConfig(path, index_name, "tiny", fields=FieldMap(metadata=("year",)), show_progress=False,
+                          load=LoadOptions(model_name="tiny", bulk=BulkOptions(chunk_size=1, batch_size=1)))
+    report = ingest_run(config, os_client, tiny)
+    assert (report["indexed"], report["rejected"], report["failed"]) == (2, 3, 1), report
+    lines = [json.loads(x) for x in Path(report["rejects_file"]).read_text().splitlines()]
+    assert [x["line"] for x in lines] == [2, 3, 4, None]
+    assert "invalid JSON" in lines[0]["reason"] and "empty" in lines[1]["reason"]
+    assert "must be a scalar" in lines[2]["reason"]
+    assert lines[3]["doc_id"] == "e" and "indexing failed" in lines[3]["reason"]
+    assert os_client.count(index=index_name)["count"] == 2
+    hit = os_client.get(index=index_name, id="d")["_source"]
+    assert hit["lang"] == "ja"  # detected

@@ -1,0 +1,53 @@
+"""The search request's one validator, and the shared Mode / Fusion vocabulary."""
+
+import pytest
+
+from lacl_search.core import filters as F
+from lacl_search.core.request import MAX_QUERY_CHARS, MAX_WINDOW, SearchRequest
+from lacl_search.core.types import Fusion, Mode
+from lacl_search.errors import BadInput
+
+
+def test_defaults_and_normalisation():
+    request = SearchRequest(query="  hello  ", mode="DENSE", fusion="rrf", langs=["pt_BR", "de", "pt"])
+    assert request.query == "hello" and request.mode is Mode.DENSE and request.fusion is Fusion.RRF
+    assert request.langs == ("pt", "de") and request.window == 10 and request.explain
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"query": "   "}, "query is empty"),
+    ({"query": "x" * (MAX_QUERY_CHARS + 1)}, f"limit is {MAX_QUERY_CHARS}"),
+    ({"k": 0}, "k must be a positive integer"),
+    ({"k": True}, "k must be a positive integer"),
+    ({"offset": -1}, "offset must be"),
+    ({"offset": MAX_WINDOW, "k": 1}, "offset \\+ k"),
+    ({"weight": 1.5}, "weight must lie in"),
+    ({"mode": "semantic"}, "mode must be one of \\['bm25', 'dense', 'hybrid'\\]"),
+    ({"fusion": "zscore"}, "fusion must be one of"),
+    ({"langs": "de"}, "not one string"),
+])
+def test_invalid_requests_are_one_line_errors(changes, message):
+    with pytest.raises(BadInput, match=message):
+        SearchRequest(**{"query": "q", **changes})
+
+
+def test_the_request_is_keyword_only_and_immutable():
+    with pytest.raises(TypeError):
+        SearchRequest("q")  # type: ignore[misc]
+    request = SearchRequest(query="q")
+    with pytest.raises(AttributeError):
+        request.k = 3  # type: ignore[misc]
+    assert request.with_changes(k=3).k == 3 and request.k == 10
+
+
+def test_language_and_structured_filters_are_anded():
+    request = SearchRequest(query="q", langs=["de"], filter=F.Range("year", gte=2020))
+    assert request.filter_clauses() == [{"bool": {"filter": [
+        {"terms": {"lang": ["de"]}}, {"range": {"metadata.year": {"gte": 2020}}}]}}]
+    assert SearchRequest(query="q").filter_clauses() == []
+    assert SearchRequest(query="q", langs=["fr"]).filter_clauses() == [{"terms": {"lang": ["fr"]}}]
+
+
+def test_enums_print_as_their_names():
+    assert str(Mode.HYBRID) == "hybrid" and Mode.choices() == ["bm25", "dense", "hybrid"]
+    assert Fusion.parse(" MinMax ") is Fusion.MINMAX

@@ -1,5 +1,0 @@
-"""Training app: turns a Hugging Face encoder into a language-agnostic retriever (Hu et al., 2023).
-
-Installed as ``lacl_search.trainer``; imports the library (``lacl_search.*``), never the reverse.
-Entry points: ``lacl-search train --config FILE`` and ``python -m lacl_search.trainer``.
-"""
