@@ -50,7 +50,7 @@ common=(
   "model=$BASE_MODEL" "ir_file=$DATA/train/ir.jsonl" "parallel_file=$DATA/train/parallel.jsonl"
   "monolingual_file=$DATA/train/monolingual.jsonl" "train_langs=$TRAIN_LANGS"
   "max_steps=$STEPS" "ir_batch_size=$IR_BATCH" "hard_negatives=$HARD_NEGATIVES" "max_length=$MAX_LENGTH"
-  "learning_rate=$LR" "tau_ir=$TAU" "tau_sem=$TAU" "tau_lang=$TAU" "num_threads=$THREADS" "seed=$SEED"
+  "learning_rate=$LR" "tau_ir=$TAU" "tau_sem=$TAU" "tau_lang=$TAU" "seed=$SEED"
 )
 
 variant_args() {  # the loss weights and extra batch parts of one variant
@@ -69,7 +69,7 @@ for variant in $VARIANTS; do
   rm -rf "${RUNS:?}/$name"
   start=$(date +%s)
   # shellcheck disable=SC2046,SC2086
-  $PY -m lacl_trainer --config "$CONFIG" "${common[@]}" $(variant_args "$variant") $EXTRA_ARGS \
+  $PY -m lacl_trainer --threads "$THREADS" --config "$CONFIG" "${common[@]}" $(variant_args "$variant") $EXTRA_ARGS \
     "output_dir=$RUNS/$name" "model_dir=models/$name" save_every=0 \
     2> >(tee "$RUNS/$name.log" >&2)
   echo "{\"variant\": \"$name\", \"train_seconds\": $(( $(date +%s) - start ))}" > "$RUNS/$name.time.json"
@@ -79,8 +79,8 @@ if [[ "$SKIP_EVAL" != 1 ]]; then
   models=(--model "base=$BASE_MODEL")
   for variant in $VARIANTS; do models+=(--model "$variant$TAG=models/$variant$TAG"); done
   # shellcheck disable=SC2086
-  $PY -m lacl_search.evaluation.report --data "$DATA" "${models[@]}" --benchmarks $BENCHMARKS \
+  lacl-search --threads "$THREADS" eval models --data "$DATA" "${models[@]}" --benchmarks $BENCHMARKS \
     --max-queries "$EVAL_MAX_QUERIES" --max-corpus "$EVAL_MAX_CORPUS" --max-length "$EVAL_MAX_LENGTH" \
-    --threads "$THREADS" --out "$RUNS/results.json" --markdown "$RUNS/results.md"
+    --out "$RUNS/results.json" --markdown "$RUNS/results.md"
   cat "$RUNS/results.md"
 fi

@@ -41,9 +41,9 @@ fi
 models=(--model ir-only=models/ir-only --model lacl=models/lacl)
 for tag in $SWEEP; do models+=(--model "lacl-$tag=models/lacl-$tag"); done
 # The X->en sets share one English corpus (encoded once per model); mixed is capped to 2,500 documents.
-$PY -m lacl_search.evaluation.report --data "$DATA" "${models[@]}" \
+lacl-search --threads 2 eval models --data "$DATA" "${models[@]}" \
   --benchmarks xling-de-en xling-ja-en xling-zh_CN-en xling-da-en xling-sk-en xling-ko-en \
-  --max-queries 300 --max-length 128 --threads 2 --out "$RUNS/xling.json" --markdown "$RUNS/xling.md"
-$PY -m lacl_search.evaluation.report --data "$DATA" "${models[@]}" --benchmarks mixed \
-  --max-queries 400 --max-corpus 2500 --max-length 128 --threads 2 --out "$RUNS/mixed.json" --markdown "$RUNS/mixed.md"
+  --max-queries 300 --max-length 128 --out "$RUNS/xling.json" --markdown "$RUNS/xling.md"
+lacl-search --threads 2 eval models --data "$DATA" "${models[@]}" --benchmarks mixed \
+  --max-queries 400 --max-corpus 2500 --max-length 128 --out "$RUNS/mixed.json" --markdown "$RUNS/mixed.md"
 cat "$RUNS/xling.md" "$RUNS/mixed.md"

@@ -28,7 +28,7 @@ EXAMPLES = (
     "이메일 클라이언트",  # Korean
     "command-line tool to download files",  # English
 )
-MODE_CHOICES = [("BM25", "bm25"), ("dense", "dense"), ("hybrid", "hybrid")]
+MODE_CHOICES = [(render.MODE_LABELS[m], m) for m in MODES]
 
 
 def detect_language(text: str) -> str | None:
@@ -94,7 +94,8 @@ def _event_functions(searchers: Mapping[str, SearcherLike], index: str, detect: 
     main = next(iter(searchers.values()))
 
     def on_search(text: str, mode: str, k: float, weight: float, langs: list[str]) -> tuple[str, ...]:
-        view = handlers.search_page(searchers, index, detect, text, (mode, k, weight, langs))
+        options = handlers.Options.from_widgets(mode, k, weight, langs)
+        view = handlers.search_page(searchers, index, detect, text, options)
         return (view.language, view.results, *(view.columns[m] for m in MODES), *view.compare)
 
     def on_load() -> tuple[str, gr.CheckboxGroup]:
@@ -109,7 +110,11 @@ def _event_functions(searchers: Mapping[str, SearcherLike], index: str, detect: 
         Returns {query, language, mode, hits: [{doc_id, lang, title, text, score, scores, highlights}],
         error}; a refused query or an unreachable cluster raises an error with a one-line message.
         """
-        answer = handlers.api_search(main, index, detect, query, (mode, k, weight, langs or []))
+        try:
+            options = handlers.Options.from_widgets(mode, k, weight, langs)
+        except handlers.QueryError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        answer = handlers.api_search(main, index, detect, query, options)
         if answer["error"]:
             raise gr.Error(answer["error"], print_exception=False)
         return answer

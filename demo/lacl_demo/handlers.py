@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from opensearchpy.exceptions import NotFoundError
 
-from lacl_search.core.request import MAX_QUERY_CHARS
+from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Mode
+from lacl_search.errors import BadInput
 from lacl_search.serving.client import ClusterUnavailable
 
 from . import render
@@ -49,24 +50,50 @@ class SearchView:
     compare: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Options:
+    """The page's settings, in one order everywhere (widgets, API endpoint, handlers).
+
+    Attributes:
+        mode: the ranking shown in the Results tab (:class:`~lacl_search.core.types.Mode`).
+        k: hits per ranking (1 to :data:`MAX_K`).
+        weight: dense share of hybrid fusion (0 to 1).
+        langs: only documents in these languages (empty: all).
+    """
+
+    mode: Mode = Mode.HYBRID
+    k: int = 10
+    weight: float = 0.5
+    langs: tuple[str, ...] = ()
+
+    @classmethod
+    def from_widgets(cls, mode: str | None, k: float | None, weight: float | None,
+                     langs: Sequence[str] | None) -> Options:
+        """Clamp what the widgets (or an API caller) give: a known mode, 1 <= k <= 50, 0 <= weight <= 1."""
+        try:
+            parsed = Mode.parse(mode or Mode.HYBRID)
+        except BadInput:
+            raise QueryError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.") from None
+        k_int = min(max(10 if k is None else int(k), 1), MAX_K)
+        w = min(max(float(0.5 if weight is None else weight), 0.0), 1.0)
+        return cls(parsed, k_int, w, tuple(langs or ()))
+
+
+def build_request(query: str | None, options: Options) -> SearchRequest:
+    """The library's :class:`SearchRequest` (its one validator: length limit, languages) for the page's
+    query and options, or :class:`QueryError` with a message for the user."""
+    if not (query or "").strip():
+        raise QueryError("Type a query first: any language, any script.")
+    try:
+        return SearchRequest(query=query, mode=options.mode, k=options.k, weight=options.weight,
+                             langs=options.langs)
+    except BadInput as exc:
+        raise QueryError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+
+
 def validate_query(query: str | None) -> str:
     """Return the stripped query, or raise :class:`QueryError` for an empty or over-long one."""
-    text = (query or "").strip()
-    if not text:
-        raise QueryError("Type a query first: any language, any script.")
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"The query has {len(text)} characters; the limit is {MAX_QUERY_CHARS}.")
-    return text
-
-
-def normalize_options(mode: str | None, k: float | None, weight: float | None) -> tuple[str, int, float]:
-    """Clamp the UI options to what the searcher accepts: a known mode, 1 <= k <= 50, 0 <= weight <= 1."""
-    mode = (mode or "hybrid").lower()
-    if mode not in MODES:
-        raise QueryError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.")
-    k_int = min(max(10 if k is None else int(k), 1), MAX_K)
-    w = min(max(float(0.5 if weight is None else weight), 0.0), 1.0)
-    return mode, k_int, w
+    return build_request(query, Options()).query
 
 
 def classify_error(exc: Exception) -> str:
@@ -111,26 +138,18 @@ def detect_badge(query: str, detect: Detector) -> str:
     return render.language_badge(lang)
 
 
-def run_modes(
-    searcher: SearcherLike,
-    query: str,
-    modes: Sequence[str],
-    options: tuple[int, list[str] | None, float],
-    index: str,
-) -> dict[str, str]:
+def run_modes(searcher: SearcherLike, request: SearchRequest, modes: Sequence[str], index: str) -> dict[str, str]:
     """Render the ranking of each of ``modes``; a cluster or index failure stops the remaining modes.
 
     Args:
         searcher: runs the queries.
-        query: validated query text.
+        request: the validated request; each mode runs it with that mode.
         modes: subset of :data:`MODES`, in display order.
-        options: ``(k, langs, weight)``.
         index: index name for messages.
 
     Returns:
         ``{mode: html}``: hits, "no results", or an error message per mode.
     """
-    k, langs, weight = options
     out: dict[str, str] = {}
     fatal: str | None = None
     for mode in modes:
@@ -138,7 +157,8 @@ def run_modes(
             out[mode] = render.error_box(fatal)
             continue
         try:
-            hits = searcher.search(query, mode=mode, k=k, langs=langs, weight=weight)
+            hits = searcher.search(request.query, mode=mode, k=request.k, langs=list(request.langs) or None,
+                                   weight=request.weight)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message in the page
             log.warning("%s search failed: %s: %s", mode, type(exc).__name__, exc)
             message = friendly_error(exc, index)
@@ -155,7 +175,7 @@ def search_page(
     index: str,
     detect: Detector,
     query: str | None,
-    options: tuple[str | None, float | None, float | None, Sequence[str] | None],
+    options: Options,
 ) -> SearchView:
     """The pure click handler: validate, detect the language, run three rankings (and the compare).
 
@@ -164,32 +184,29 @@ def search_page(
         index: index name, for messages.
         detect: text -> ISO 639-1 code or None.
         query: raw text from the query box.
-        options: ``(mode, k, weight, langs)`` as the widgets give them.
+        options: the page's settings (:meth:`Options.from_widgets`).
 
     Returns:
         The HTML of every panel; errors are messages inside it, never exceptions.
     """
-    mode, k, weight, langs = options
     try:
-        text = validate_query(query)
-        mode, k_int, w = normalize_options(mode, k, weight)
+        request = build_request(query, options)
     except QueryError as exc:
         box = render.error_box(str(exc))
         compare = (box,) * len(searchers) if len(searchers) > 1 else ()
         return SearchView(render.language_badge(None), box, dict.fromkeys(MODES, box), compare)
-    lang_filter = list(langs) if langs else None
-    run_options = (k_int, lang_filter, w)
+    mode = str(request.mode)
     main, *others = searchers.values()
-    columns = run_modes(main, text, MODES, run_options, index)
+    columns = run_modes(main, request, MODES, index)
     if all(render.NO_RESULTS_CLASS in html for html in columns.values()) and index_empty(main):
         columns = dict.fromkeys(
             MODES, render.error_box(f"The index {index!r} is empty. Ingest documents first.")
         )
     compare: tuple[str, ...] = ()
     if others:
-        extra = [run_modes(s, text, (mode,), run_options, index)[mode] for s in others]
+        extra = [run_modes(s, request, (mode,), index)[mode] for s in others]
         compare = (columns[mode], *extra)
-    return SearchView(detect_badge(text, detect), columns[mode], columns, compare)
+    return SearchView(detect_badge(request.query, detect), columns[mode], columns, compare)
 
 
 def load_header(searchers: Mapping[str, SearcherLike], index: str) -> tuple[str, list[str]]:
@@ -212,7 +229,7 @@ def api_search(
     index: str,
     detect: Detector,
     query: str | None,
-    options: tuple[str, int, float, list[str]],
+    options: Options,
 ) -> dict:
     """The JSON answer of the ``search`` API endpoint.
 
@@ -220,14 +237,12 @@ def api_search(
         ``{"query", "language", "mode", "hits": [...], "error"}``; ``error`` is None on success and a
         user-facing message otherwise (then ``hits`` is empty).
     """
-    mode, k, weight, langs = options
-    answer: dict = {"query": query, "language": None, "mode": mode, "hits": [], "error": None}
+    answer: dict = {"query": query, "language": None, "mode": str(options.mode), "hits": [], "error": None}
     try:
-        text = validate_query(query)
-        mode, k_int, w = normalize_options(mode, k, weight)
-        answer["mode"] = mode
-        answer["language"] = detect(text)
-        hits = searcher.search(text, mode=mode, k=k_int, langs=list(langs) if langs else None, weight=w)
+        request = build_request(query, options)
+        answer["language"] = detect(request.query)
+        hits = searcher.search(request.query, mode=str(request.mode), k=request.k,
+                               langs=list(request.langs) or None, weight=request.weight)
     except Exception as exc:  # noqa: BLE001 - the API answers with a message, not a traceback
         if not isinstance(exc, QueryError):
             log.warning("API search failed: %s: %s", type(exc).__name__, exc)

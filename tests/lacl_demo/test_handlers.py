@@ -12,7 +12,8 @@ import pytest
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 
 from lacl_demo import handlers, render
-from lacl_demo.handlers import MAX_QUERY_CHARS, MODES, QueryError
+from lacl_demo.handlers import MODES, Options, QueryError
+from lacl_search.core.request import MAX_QUERY_CHARS
 from lacl_search.serving.client import ClusterUnavailable
 
 
@@ -59,7 +60,7 @@ def _hit(doc_id, lang, title="A title", text="some text", highlights=()):
 def _page(searchers, query, mode="hybrid", k=10, weight=0.5, langs=None, detect=lambda q: "de"):
     if not isinstance(searchers, dict):
         searchers = {"enc": searchers}
-    return handlers.search_page(searchers, "docs", detect, query, (mode, k, weight, langs))
+    return handlers.search_page(searchers, "docs", detect, query, Options.from_widgets(mode, k, weight, langs))
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -76,10 +77,10 @@ def test_over_long_query_is_refused_at_the_limit():
 
 
 def test_options_are_clamped_and_mode_checked():
-    assert handlers.normalize_options("BM25", 0, -1) == ("bm25", 1, 0.0)
-    assert handlers.normalize_options(None, 500.0, 2) == ("hybrid", handlers.MAX_K, 1.0)
+    assert Options.from_widgets("BM25", 0, -1, None) == Options("bm25", 1, 0.0, ())
+    assert Options.from_widgets(None, 500.0, 2, ["de"]) == Options("hybrid", handlers.MAX_K, 1.0, ("de",))
     with pytest.raises(QueryError, match="Unknown mode"):
-        handlers.normalize_options("sparse", 10, 0.5)
+        Options.from_widgets("sparse", 10, 0.5, None)
 
 
 # ------------------------------------------------------------------------------------ escaping
@@ -241,10 +242,10 @@ def test_header_reports_an_empty_index():
 
 def test_api_search_returns_plain_hits_and_errors_as_messages():
     searcher = FakeSearcher(hits={m: [_hit("d1", "en", text="<b>raw</b>")] for m in MODES})
-    answer = handlers.api_search(searcher, "docs", lambda q: "de", "Frage", ("bm25", 3, 0.5, []))
+    answer = handlers.api_search(searcher, "docs", lambda q: "de", "Frage", Options.from_widgets("bm25", 3, 0.5, []))
     assert answer["error"] is None and answer["language"] == "de" and answer["mode"] == "bm25"
     assert answer["hits"][0]["doc_id"] == "d1" and answer["hits"][0]["text"] == "<b>raw</b>"
-    failed = handlers.api_search(searcher, "docs", lambda q: None, "", ("bm25", 3, 0.5, []))
+    failed = handlers.api_search(searcher, "docs", lambda q: None, "", Options.from_widgets("bm25", 3, 0.5, []))
     assert failed["hits"] == [] and "Type a query" in failed["error"]
 
 

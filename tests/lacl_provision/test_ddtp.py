@@ -176,7 +176,9 @@ def test_outputs_are_beir_and_jsonl(out: Path) -> None:
             qid, did, score = line.split("\t")
             assert qid in query_ids and did in doc_ids and score == "1"
     ir = read_jsonl(out / "train" / "ir.jsonl")
-    assert ir and all(set(r) == {"query", "positive", "negatives", "doc_id"} for r in ir)
+    fields = {"query", "positive", "positive_title", "negatives", "negative_titles", "doc_id"}
+    assert ir and all(set(r) == fields and len(r["negatives"]) == len(r["negative_titles"]) for r in ir)
+    assert {r["positive_title"] for r in ir} >= {"flex"}  # package names, as the corpora's titles
     assert all(r["positive"] not in r["negatives"] and len(r["negatives"]) == 2 for r in ir)
     assert all(set(p) == {"source", "target", "lang", "kind"} for p in read_jsonl(out / "train" / "parallel.jsonl"))
     manifest = json.loads((out / "manifest.json").read_text())

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from lacl_search.core.encoder import Encoder
+from lacl_search.core.types import Document
 from lacl_search.evaluation.exact import DenseEvaluator, load_benchmark
 from lacl_trainer import cli
 from lacl_trainer.config import overrides_to_flags, parse_config
@@ -37,7 +38,9 @@ def workspace(tmp_path_factory) -> dict[str, str]:
         {
             "query": f"{w} {WORDS[i - 1]}",
             "positive": f"the {w} {WORDS[i - 1]} for debian systems",
+            "positive_title": w,
             "negatives": [f"a {WORDS[i - 2]} thing"] if i % 3 else [],
+            "negative_titles": [WORDS[i - 2]] if i % 3 else [],
             "doc_id": f"d{i}",
         }
         for i, w in enumerate(WORDS)
@@ -132,10 +135,16 @@ def test_resume_matches_uninterrupted_run(workspace, tmp_path):
 
 
 def test_dev_evaluation_is_logged(workspace, tmp_path):
-    run_training(config_for(workspace, tmp_path / "run", max_steps=1))
+    """The logged dev metrics are those of the saved model, re-evaluated independently."""
+    config = config_for(workspace, tmp_path / "run", max_steps=1)
+    model = run_training(config)
     records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     dev = [r for r in records if "dev/ndcg@10" in r]
-    assert dev and 0.0 <= dev[-1]["dev/ndcg@10"] <= 1.0 and "dev/recall@100" in dev[-1]
+    bench = load_benchmark(config.data.dev_benchmark, config.data.dev_max_queries)
+    again = DenseEvaluator(Encoder.from_pretrained(model, device="cpu")).evaluate(bench)
+    assert dev and dev[-1]["step"] == 1
+    assert dev[-1]["dev/ndcg@10"] == pytest.approx(again["ndcg@10"], abs=1e-5)
+    assert dev[-1]["dev/recall@100"] == pytest.approx(again["recall@100"], abs=1e-5)
 
 
 def test_exact_search_finds_identical_documents(workspace):
@@ -144,6 +153,19 @@ def test_exact_search_finds_identical_documents(workspace):
     bench = dataclasses.replace(bench, queries=[encoder.document_text(d) for d in bench.documents])  # query = doc
     metrics = DenseEvaluator(encoder).evaluate(bench)
     assert metrics["ndcg@10"] == pytest.approx(1.0) and metrics["recall@100"] == pytest.approx(1.0)
+
+
+def test_training_documents_are_composed_as_served(workspace, tmp_path):
+    """Positives and negatives are title + body through Encoder.document_text, as indexing encodes them."""
+    config = config_for(workspace, tmp_path / "run")
+    rows = [json.loads(line) for line in open(config.data.ir_file, encoding="utf-8")]
+    pairs = {(r["positive_title"], r["positive"]) for r in rows}
+    pairs |= {pair for r in rows for pair in zip(r["negative_titles"], r["negatives"], strict=True)}
+    encoder = build_tiny_encoder()
+    batch = TrainingData(config.data, seed=3, document_text=encoder.document_text).batch(0)
+    served = {encoder.document_text(Document("", text, title)) for title, text in pairs}
+    assert batch.positives and all(p in served for p in batch.positives + batch.negatives)
+    assert all("\n" in p for p in batch.positives)  # every fixture description has a package name
 
 
 def test_batches_are_seeded_and_sharded(workspace, tmp_path):

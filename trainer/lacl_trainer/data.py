@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from datasets import Dataset, load_dataset
+
+from lacl_search.core.types import Document
 
 from .config import DataArgs
 
@@ -133,10 +136,16 @@ class TrainingData:
         args: data settings (files, languages, batch sizes).
         seed: sampling seed.
         load_parallel / load_monolingual: read those files (False when their loss term is off).
+        document_text: how a document (title + body) becomes the text the encoder reads:
+            :meth:`Encoder.document_text`, the same composition serving and exact evaluation use. IR rows
+            with ``positive_title`` / ``negative_titles`` are composed with it; rows without titles are
+            taken as bodies.
     """
 
-    def __init__(self, args: DataArgs, seed: int, load_parallel: bool = True, load_monolingual: bool = True) -> None:
+    def __init__(self, args: DataArgs, seed: int, *, load_parallel: bool = True, load_monolingual: bool = True,
+                 document_text: Callable[[Document], str] | None = None) -> None:
         self.args, self.seed = args, seed
+        self.document_text = document_text or (lambda doc: doc.text)
         self.ir = read_jsonl(args.ir_file)
         self.parallel = read_jsonl(args.parallel_file, args.train_langs) if load_parallel else None
         if self.parallel is not None and args.max_parallel_pairs:
@@ -170,11 +179,16 @@ class TrainingData:
         a = self.args
         ir = self._rows("ir", self.ir, a.ir_batch_size, step, rank, world)
         rng = random.Random(f"{self.seed}-{step}-{rank}")
-        batch = TrainBatch(queries=list(ir["query"]), positives=list(ir["positive"]))
+        n = len(ir["query"])
+        titles = ir.get("positive_title", [None] * n)
+        batch = TrainBatch(queries=list(ir["query"]),
+                           positives=[self._compose(t, text) for t, text in zip(titles, ir["positive"], strict=True)])
+        negative_titles = ir.get("negative_titles", [None] * n)
         batch.negatives = [
-            neg
-            for negs in ir.get("negatives", [[]] * len(batch.queries))
-            for neg in self._pick_negatives(negs or [], rng)
+            self._compose(title, neg)
+            for negs, neg_titles in zip(ir.get("negatives", [[]] * n), negative_titles, strict=True)
+            for title, neg in self._pick_negatives(list(zip(neg_titles or [None] * len(negs or []), negs or [],
+                                                            strict=True)), rng)
         ]
         if self.parallel is not None and a.parallel_batch_size > 0:
             par = self._rows("parallel", self.parallel, a.parallel_batch_size, step, rank, world)
@@ -185,9 +199,12 @@ class TrainingData:
             batch.mono_texts, batch.mono_langs = list(mono["text"]), list(mono["lang"])
         return batch
 
-    def _pick_negatives(self, negatives: list[str], rng: random.Random) -> list[str]:
-        """Exactly H negatives: sampled without replacement, with replacement when short, or random
-        positives of other examples when the example has none."""
+    def _compose(self, title: str | None, text: str) -> str:
+        return self.document_text(Document("", text, title or None))
+
+    def _pick_negatives(self, negatives: list[tuple[str | None, str]], rng: random.Random) -> list[tuple]:
+        """Exactly H ``(title, text)`` negatives: sampled without replacement, with replacement when short,
+        or random positives of other examples when the example has none."""
         h = self.args.hard_negatives
         if h <= 0:
             return []
@@ -195,4 +212,5 @@ class TrainingData:
             return rng.sample(negatives, h)
         if negatives:
             return negatives + rng.choices(negatives, k=h - len(negatives))
-        return [self.ir[rng.randrange(len(self.ir))]["positive"] for _ in range(h)]
+        rows = [self.ir[rng.randrange(len(self.ir))] for _ in range(h)]
+        return [(row.get("positive_title"), row["positive"]) for row in rows]

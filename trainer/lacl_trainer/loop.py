@@ -128,6 +128,7 @@ class Trainer:
             t.seed,
             load_parallel=loss.lambda_sem > 0 or loss.lambda_lang > 0,
             load_monolingual=loss.lambda_lang > 0,
+            document_text=self.encoder.document_text,
         )
         self.dev = (
             load_benchmark(config.data.dev_benchmark, config.data.dev_max_queries)

@@ -71,9 +71,14 @@ def unique_shorts(table: dict[str, Description], allowed: set[str]) -> dict[str,
     return {m: d.short for m, d in table.items() if m in allowed and d.short and counts[normalize(d.short)] == 1}
 
 
+def package_title(data: DdtpData, md5: str) -> str:
+    """A description's title: its (first) package name, never the short description."""
+    return data.packages.get(md5, [""])[0]
+
+
 def make_doc(data: DdtpData, desc: Description, doc_id: str) -> dict[str, str]:
     """One corpus row; the title is the (first) package name, never the short description."""
-    title = data.packages.get(desc.md5, [""])[0]
+    title = package_title(data, desc.md5)
     return {"_id": doc_id, "title": title, "text": desc.long, "lang": desc.lang}
 
 

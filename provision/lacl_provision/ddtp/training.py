@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from lacl_provision.ddtp.benchmarks import language_table, unique_shorts
+from lacl_provision.ddtp.benchmarks import language_table, package_title, unique_shorts
 from lacl_provision.ddtp.ddtp import DdtpData, normalize
 from lacl_provision.ddtp.splits import unit_hash
 
@@ -74,7 +74,9 @@ def ir_examples(data: DdtpData, md5s: set[str], groups: dict[str, str], negative
     ``MINING_DEPTH`` hits hold too few (big source groups), random other-group documents fill the list.
 
     Returns:
-        ``{"query", "positive", "negatives", "doc_id"}`` rows in md5 order.
+        ``{"query", "positive", "positive_title", "negatives", "negative_titles", "doc_id"}`` rows in md5
+        order; titles are package names, as in the benchmark corpora, so training composes documents the
+        way indexing does (``Encoder.document_text``).
     """
     shorts = unique_shorts(data.english, md5s)
     ids = sorted(m for m in shorts if data.english[m].long)
@@ -90,15 +92,17 @@ def ir_examples(data: DdtpData, md5s: set[str], groups: dict[str, str], negative
                 continue
             if normalize(data.english[cand].short) == normalize(shorts[md5]):
                 continue
-            picked.append(texts[int(j)])
+            picked.append(int(j))
             if len(picked) == negatives:
                 break
         for _ in range(50 * (negatives - len(picked))):  # bounded: a one-group corpus has no negatives
             cand = rng.randrange(len(ids))
             other = groups[ids[cand]] != groups[md5] and normalize(texts[cand]) != positive
-            if len(picked) < negatives and other and texts[cand] not in picked:
-                picked.append(texts[cand])
-        rows.append({"query": shorts[md5], "positive": texts[row], "negatives": picked, "doc_id": md5})
+            if len(picked) < negatives and other and texts[cand] not in [texts[p] for p in picked]:
+                picked.append(cand)
+        rows.append({"query": shorts[md5], "positive": texts[row], "positive_title": package_title(data, md5),
+                     "negatives": [texts[p] for p in picked],
+                     "negative_titles": [package_title(data, ids[p]) for p in picked], "doc_id": md5})
     return rows
 
 

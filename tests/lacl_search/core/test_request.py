@@ -23,7 +23,7 @@ def test_defaults_and_normalisation():
     ({"offset": MAX_WINDOW, "k": 1}, "offset \\+ k"),
     ({"weight": 1.5}, "weight must lie in"),
     ({"mode": "semantic"}, "mode must be one of \\['bm25', 'dense', 'hybrid'\\]"),
-    ({"fusion": "zscore"}, "fusion must be one of"),
+    ({"fusion": "borda"}, "fusion must be one of"),
     ({"langs": "de"}, "not one string"),
 ])
 def test_invalid_requests_are_one_line_errors(changes, message):

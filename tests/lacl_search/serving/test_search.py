@@ -62,6 +62,15 @@ def test_german_stemming_matches_only_through_the_german_field(os_client, index_
     assert searcher.search("Dokument", mode="bm25", k=3, query_lang="sk") == []
 
 
+def test_query_syntax_is_text(os_client, index_name, loaded, tiny):
+    """Query-string syntax (field prefixes, operators, an unbalanced quote) is searched as plain words:
+    a query_string query would fail to parse it or restrict it to the title field."""
+    searcher = Searcher(os_client, index=index_name, encoder=tiny)
+    for mode in ("bm25", "hybrid"):
+        hits = searcher.search('title:(nothing OR nowhere) AND "Bibliothek', mode=mode, k=3, query_lang="de")
+        assert "xml-de" in [h.doc_id for h in hits]  # matched on the word Bibliothek in its text
+
+
 @pytest.mark.parametrize("fusion", ["minmax", "rrf"])
 @pytest.mark.parametrize("side", ["server", "client"])
 def test_hybrid_fuses_with_score_parts(os_client, index_name, loaded, tiny, side, fusion):

@@ -1,0 +1,141 @@
+"""The ONNX Runtime backend against the torch Encoder on the tiny model; loader, batching, GPU dtype."""
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from lacl_provision.models.export import export
+from lacl_search.core.encoder import Encoder, inference_dtype
+from lacl_search.core.encoding import CONFIG_NAME, EncoderConfig, length_batches, load_encoder
+from lacl_search.core.onnx_backend import OnnxEncoder
+from lacl_search.core.types import Document
+from lacl_search.errors import ArtifactMissing, ConfigError
+from tests.support import REPO_ROOT
+from tests.tiny_encoder import build_tiny_encoder
+
+TEXTS = [
+    "fast search engine",
+    "schnelle Suchmaschine für Textdokumente und mehr Wörter",
+    "画像を圧縮するツール",
+    "Быстрый поиск",
+    "a",
+    " ".join(["long"] * 200),  # truncated at max_length
+]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory):
+    """(torch encoder, folder) for a tied and an untied tiny model, each exported to ONNX."""
+    out = {}
+    for tied in (True, False):
+        encoder = build_tiny_encoder(seed=3, tied=tied).eval()
+        folder = tmp_path_factory.mktemp(f"tiny-{'tied' if tied else 'untied'}")
+        encoder.save_pretrained(folder)
+        export(folder)
+        out[tied] = (encoder, folder)
+    return out
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize(("backend", "threshold"), [("onnx-fp32", 0.999), ("onnx-int8", 0.99)])
+def test_onnx_embeddings_match_torch(exported, tied, backend, threshold) -> None:
+    encoder, folder = exported[tied]
+    onnx = load_encoder(str(folder), backend=backend)
+    assert isinstance(onnx, OnnxEncoder) and onnx.dim == encoder.dim
+    for side in ("query", "document"):
+        cos = _cos(encoder.encode(TEXTS, side), onnx.encode(TEXTS, side, batch_size=2))
+        assert cos.min() >= threshold, f"{backend} {side}: min cosine {cos.min():.5f}"
+
+
+def test_same_tokens_prefixes_documents_and_fingerprint(exported) -> None:
+    encoder, folder = exported[True]
+    onnx = OnnxEncoder.from_pretrained(folder, backend="onnx-fp32")
+    for side in ("query", "document"):
+        assert onnx.token_ids(TEXTS, side) == encoder.token_ids(TEXTS, side)
+    assert max(len(x) for x in onnx.token_ids(TEXTS, "document")) == encoder.config.max_length
+    doc = Document("d", "body text", title="Title")
+    np.testing.assert_allclose(onnx.encode_documents([doc]), encoder.encode_documents([doc]), atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(onnx.encode_queries(TEXTS), axis=1), 1.0, atol=1e-5)
+    assert onnx.fingerprint() == encoder.fingerprint()
+    assert onnx.encode_queries([]).shape == (0, encoder.dim)
+    with pytest.raises(TypeError):
+        onnx.encode_queries("not a list")
+
+
+def test_saved_backend_is_the_default_and_load_time_overrides_it(exported, tmp_path) -> None:
+    _, folder = exported[True]
+    assert isinstance(load_encoder(str(folder)), Encoder)  # save_pretrained writes backend torch
+    config = EncoderConfig.read(folder)
+    replace(config, backend="onnx-int8").write(folder)
+    try:
+        assert load_encoder(str(folder)).backend == "onnx-int8"
+        assert isinstance(load_encoder(str(folder), backend="torch", device="cpu"), Encoder)
+        assert load_encoder(str(folder), max_length=16).config.max_length == 16
+        # a checkpoint saved from it holds torch weights only, so it says torch
+        Encoder.from_pretrained(folder, device="cpu").save_pretrained(tmp_path / "again")
+        assert json.loads((tmp_path / "again" / CONFIG_NAME).read_text())["backend"] == "torch"
+        with pytest.raises(ArtifactMissing, match="model export"):
+            load_encoder(str(tmp_path / "again"), backend="onnx-int8")
+    finally:
+        config.write(folder)
+    with pytest.raises(ConfigError, match="backend"):
+        load_encoder(str(folder), backend="tensorrt")
+
+
+def test_fingerprint_ignores_the_backend_choice() -> None:
+    encoder = build_tiny_encoder(seed=3)
+    before = encoder.fingerprint()
+    encoder.config = replace(encoder.config, backend="onnx-int8")
+    assert encoder.fingerprint() == before
+
+
+def test_length_batches_cover_everything_and_bound_padded_tokens() -> None:
+    lengths = [5, 300, 12, 12, 80, 7, 512, 3]
+    batches = list(length_batches(lengths, batch_size=4))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    assert [lengths[i] for i in batches[0]] == [512, 300, 80, 12]  # longest first
+    for batch in length_batches(lengths, batch_size=1024, max_tokens=600):  # the GPU setting
+        assert len(batch) * max(lengths[i] for i in batch) <= 600 or len(batch) == 1
+
+
+def test_gpu_path_uses_fp16_and_large_batches_cpu_stays_fp32(monkeypatch) -> None:
+    assert inference_dtype("cuda") is torch.float16 and inference_dtype("cpu") is None
+    encoder = build_tiny_encoder(seed=3).eval()
+    assert encoder._batch_limits(32) == (32, None)
+    monkeypatch.setattr(Encoder, "device", property(lambda self: torch.device("cuda")))
+    size, tokens = encoder._batch_limits(32)
+    assert size >= 1024 and tokens is not None
+
+
+def _imports(code: str) -> set[str]:
+    """Top-level modules imported by ``code`` in a fresh interpreter."""
+    script = code + "\nimport sys, json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_onnx_serving_never_imports_torch(exported) -> None:
+    _, folder = exported[True]
+    code = (f"from lacl_search.core.encoding import load_encoder\n"
+            f"e = load_encoder({str(folder)!r}, backend='onnx-int8')\n"
+            f"e.encode_queries(['x']); e.fingerprint()\n"
+            f"import lacl_search.commands.search, lacl_search.serving.search")
+    modules = _imports(code)
+    assert "onnxruntime" in modules
+    assert not {"torch", "transformers"} & modules
+
+
+def test_bm25_search_command_loads_no_encoder_runtime() -> None:
+    code = ("import argparse; from lacl_search.commands import search\n"
+            "search.register(argparse.ArgumentParser().add_subparsers())\n"
+            "import lacl_search.serving.search, lacl_search.serving.client")
+    assert not {"torch", "transformers", "onnxruntime"} & _imports(code)
