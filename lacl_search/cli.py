@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 LIBRARY_COMMANDS = {
     "search": "lacl_search.commands.search",
     "eval": "lacl_search.commands.eval",
+    "fusion": "lacl_search.commands.fusion",
 }
 APP_GROUP = "lacl_search.commands"
 INTERRUPTED = 130

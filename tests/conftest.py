@@ -6,17 +6,24 @@ container through pytest-docker when a Docker engine answers; else the project's
 node on 9200 is left alone), stopped at the end only if a test session started it (and no other
 session still uses it). When no cluster can be provided the fixture raises, so integration tests
 error instead of being skipped.
+
+``--opensearch-version 3.6.0`` runs the same suite against the 3.x line (its own node on port 9260).
+Tests marked ``cluster`` use the other local kinds, each shared and stopped like the node above:
+``node36_client`` (3.6.0, port 9260), ``secure_cluster`` (2.19.6 with TLS + basic auth, port 9280)
+and ``three_nodes`` (a 3-node 2.19.6 cluster, ports 9270-9272).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from opensearchpy import OpenSearch
@@ -28,6 +35,27 @@ from tests.support import REPO_ROOT
 log = logging.getLogger(__name__)
 
 TEST_PORT_ENV = "LACL_TEST_OPENSEARCH_PORT"
+LINE_PORTS = {"2.19.6": 9250, "3.6.0": 9260}  # one test node per server line
+SECURE_PORT, MULTI_NODE_PORT = 9280, 9270
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--opensearch-version", default="2.19.6", choices=sorted(LINE_PORTS),
+                     help="server line of the local test node (default 2.19.6)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cluster: uses the 3.6, secure or 3-node local test clusters")
+
+
+@dataclass(frozen=True)
+class SecureCluster:
+    """A TLS + basic-auth test cluster: its URL, admin user, password and CA bundle."""
+
+    url: str
+    user: str
+    password: str = field(repr=False)
+    ca_certs: str
 
 
 def _env_cluster_url() -> str | None:
@@ -80,9 +108,45 @@ def opensearch_url(request: pytest.FixtureRequest) -> Iterator[str]:
         return
     from lacl_provision.opensearch.shared import shared_node
 
+    version = request.config.getoption("--opensearch-version")
+    port = LINE_PORTS[version] if version != "2.19.6" else int(os.environ.get(TEST_PORT_ENV, LINE_PORTS[version]))
     # Concurrent sessions share the node; the last one out stops it if a session started it.
-    with shared_node(port=int(os.environ.get(TEST_PORT_ENV, "9250"))) as url:
+    with shared_node(port=port, version=version, heap="2g" if version == "2.19.6" else "1g") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def node36_client() -> Iterator[OpenSearch]:
+    """A client of a local OpenSearch 3.6.0 node (port 9260), whatever ``--opensearch-version`` says."""
+    from lacl_provision.opensearch.shared import shared_node
+
+    with shared_node(port=LINE_PORTS["3.6.0"], version="3.6.0", heap="1g") as url:
+        yield make_client(ClusterSettings(url=url))
+
+
+@pytest.fixture(scope="session")
+def secure_cluster() -> Iterator[SecureCluster]:
+    """A local 2.19.6 node with the security plugin: HTTPS (demo CA) and basic auth (test fixture)."""
+    from lacl_provision.opensearch.layout import ClusterSpec, Layout
+    from lacl_provision.opensearch.shared import shared_cluster
+
+    spec = ClusterSpec(port=SECURE_PORT, secure=True)
+    with shared_cluster(spec, heap="1g") as urls:
+        creds = json.loads(Layout.at().credentials(SECURE_PORT).read_text(encoding="utf-8"))
+        yield SecureCluster(urls[0], creds["user"], creds["password"], creds["ca_certs"])
+
+
+@pytest.fixture(scope="session")
+def three_nodes() -> Iterator[tuple[object, list[str]]]:
+    """``(ClusterSpec, urls)`` of a local 3-node 2.19.6 cluster; killed nodes are restarted at the end."""
+    from lacl_provision.opensearch.layout import ClusterSpec
+    from lacl_provision.opensearch.process import start_cluster
+    from lacl_provision.opensearch.shared import shared_cluster
+
+    spec = ClusterSpec(port=MULTI_NODE_PORT, nodes=3)
+    with shared_cluster(spec) as urls:
+        yield spec, urls
+        start_cluster(spec)  # a fault test that failed half-way may have left a node down
 
 
 @pytest.fixture(scope="session")

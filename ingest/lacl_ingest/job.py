@@ -1,9 +1,14 @@
 """The bulk ingestion job: read a file, write rejects, embed and index the valid documents.
 
-``run(config)`` returns the final report: indexed, rejected, failed, seconds, docs/s (and the
-encoder's own docs/s). Broken records go to the rejects file (JSONL: ``line``, ``reason``,
-``record``) and never stop the job; documents the cluster refuses after retries are written there too
-(with their ``doc_id``) and make the job's exit status non-zero.
+``run(config)`` returns the final report: indexed (= new + updated + skipped), rejected, failed,
+encoded, 429s retried, seconds, docs/s (and the encoder's own docs/s), whether the alias moved. Broken
+records go to the rejects file (JSONL: ``line``, ``reason``, ``record``) and never stop the job;
+documents the cluster refuses after retries, or that were left unwritten because it stayed down, are
+written there too (with their ``doc_id``) and make the job's exit status non-zero. Re-running the same
+command completes them: unchanged documents are skipped, an unfinished rebuild is resumed.
+
+Engines: ``local`` (this process: an encoding thread and concurrent bulk writers) and ``ray``
+(:mod:`lacl_ingest.ray_engine`, Ray Data with a pool of encoder actors).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from opensearchpy import OpenSearch
 
 from lacl_search.core.encoder import Encoder
 from lacl_search.core.types import Document
-from lacl_search.serving.indexing import LoadOptions, load_documents
+from lacl_search.serving.indexing import LoadOptions, LoadResult, load
 
 from .readers import FieldMap, Reject, read_records
 
@@ -39,6 +44,7 @@ class IngestConfig:
     fields: FieldMap = field(default_factory=FieldMap)
     load: LoadOptions = field(default_factory=LoadOptions)
     show_progress: bool = True
+    engine: str = "local"
 
     def __post_init__(self) -> None:
         self.input = Path(self.input)
@@ -76,15 +82,42 @@ class RejectSink:
             self._fh.close()
 
 
-def _documents(items: Iterator[Document | Reject], sink: RejectSink, seen: set[str]) -> Iterator[Document]:
+def _documents(items: Iterator[Document | Reject], sink: RejectSink) -> Iterator[Document]:
+    """The valid documents of ``items``; rejects go to ``sink`` (a later record with the same id wins)."""
     for item in items:
         if isinstance(item, Reject):
             sink.reject(item)
             continue
-        if item.doc_id in seen:
-            log.debug("duplicate id %s: the later record wins", item.doc_id)
-        seen.add(item.doc_id)
         yield item
+
+
+def count_records(path: Path, fmt: str | None) -> int | None:
+    """Records in the input, for the progress bar's ETA (JSONL: lines; Parquet: rows; CSV: unknown)."""
+    fmt = fmt or path.suffix.lower().lstrip(".")
+    if fmt in ("jsonl", "ndjson", "json"):
+        with path.open("rb") as fh:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    if fmt in ("parquet", "pq"):
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    return None
+
+
+def progress(docs: Iterator[Document], config: IngestConfig) -> Iterator[Document]:
+    """``docs`` behind a progress bar with an ETA (records read; the writer follows within a window)."""
+    if not config.show_progress:
+        return docs
+    from tqdm.auto import tqdm
+
+    return tqdm(docs, desc="ingest", unit="doc", total=count_records(config.input, config.format), smoothing=0.05)
+
+
+def summary(config: IngestConfig, result: LoadResult, report: dict, sink: RejectSink) -> dict:
+    """The job's report: where it wrote, whether the alias moved, the counts, the rejects file."""
+    return {"index": config.index, "concrete_index": result.index, "target": result.mode,
+            "switched": result.switched, "count": result.count, "problem": result.problem, **report,
+            "rejects_file": str(config.rejects) if sink.count or sink.failed else None}
 
 
 def run(config: IngestConfig, client: OpenSearch, encoder: Encoder | None = None) -> dict:
@@ -93,18 +126,12 @@ def run(config: IngestConfig, client: OpenSearch, encoder: Encoder | None = None
     encoder = encoder or Encoder.load(config.model)
     sink = RejectSink(config.rejects)
     stale = config.rejects.exists()
-    docs = _documents(items, sink, set())
-    if config.show_progress:
-        from tqdm.auto import tqdm
-
-        docs = tqdm(docs, desc="ingest", unit="doc")
+    docs = progress(_documents(items, sink), config)
     try:
-        index, report = load_documents(client, config.index, encoder, docs, options=config.load,
-                                       on_failure=sink.failure)
+        result, report = load(client, config.index, encoder, docs, options=config.load, on_failure=sink.failure)
     finally:
         sink.close()
     if stale and sink.count == 0 and sink.failed == 0:
         config.rejects.unlink()  # an old rejects file must not describe this run
     report.rejected = sink.count
-    return {"index": config.index, "concrete_index": index, **report.as_dict(),
-            "rejects_file": str(config.rejects) if sink.count or sink.failed else None}
+    return summary(config, result, report.as_dict(), sink)

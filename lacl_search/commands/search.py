@@ -16,6 +16,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from lacl_search.core.encoding import BACKENDS
 from lacl_search.core.request import MAX_QUERY_CHARS
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.core.types import Fusion, Mode
@@ -30,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--index", help="index name or alias (required unless --corpus)")
     p.add_argument("--mode", choices=Mode.choices(), default=Mode.HYBRID.value, help="retrieval mode")
     p.add_argument("--model", default="default", help="encoder: 'default', a local folder or a hub id")
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="run the encoder with this backend (default: the model's saved one; onnx-* need "
+                        "`lacl-search model export`)")
     p.add_argument("-k", "--k", type=int, default=10, help="hits per query (default 10; 100 with --queries)")
     p.add_argument("--offset", type=int, default=0, help="hits to skip (pagination)")
     p.add_argument("--lang", action="append", default=[], help="only documents in this language (repeatable)")
@@ -37,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="FIELD=VALUE, FIELD=V1,V2, FIELD!=VALUE, FIELD>=N (also >, <, <=) on lang, doc_id or "
                         "metadata; repeated filters are ANDed")
     p.add_argument("--weight", type=float, default=0.5, help="hybrid weight of the dense leg, 0-1 (minmax)")
-    p.add_argument("--fusion", choices=Fusion.choices(), default=Fusion.MINMAX.value, help="hybrid fusion")
+    p.add_argument("--fusion", choices=Fusion.choices(), default=Fusion.AUTO.value,
+                   help="hybrid fusion (auto: the index's language-aware profile when one is fitted for the "
+                        "model, else minmax)")
     p.add_argument("--fusion-side", choices=["auto", "server", "client"], default="auto",
                    help="fuse in OpenSearch (neural-search plugin) or in Python")
     p.add_argument("--query-lang", help="the query's language (skips detection)")
@@ -91,13 +97,12 @@ def main(args: argparse.Namespace) -> int:
     _check(args)
     if args.queries is not None:
         return _batch(args)
-    from lacl_search.core.encoder import Encoder
     from lacl_search.serving.client import connect
     from lacl_search.serving.search import Searcher
 
     request = _template(args, args.query, args.k)
     client = connect(ClusterSettings.from_args(args))
-    encoder = Encoder.load(args.model) if request.mode is not Mode.BM25 else None
+    encoder = _encoder(args) if request.mode is not Mode.BM25 else None
     searcher = Searcher(client, index=args.index, encoder=encoder, fusion_side=args.fusion_side)
     for rank, hit in enumerate(searcher.run(request), start=args.offset + 1):
         line = json.dumps({"rank": rank, **asdict(hit)}, ensure_ascii=False) if args.json else format_hit(rank, hit)
@@ -105,15 +110,21 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _encoder(args: argparse.Namespace):
+    """The query encoder with its saved backend (or ``--backend``); ONNX backends never import torch."""
+    from lacl_search.core.encoding import load_encoder
+
+    return load_encoder(args.model, backend=args.backend)
+
+
 def _batch(args: argparse.Namespace) -> int:
-    from lacl_search.core.encoder import Encoder
     from lacl_search.evaluation import beir, runs
 
     queries = beir.load_queries_file(args.queries)
     k = args.k if args.k != 10 else 100
     tag = args.tag or f"lacl-{args.mode}"
     if args.corpus is not None:
-        encoder = Encoder.load(args.model)
+        encoder = _encoder(args)
         run = runs.exact_run(encoder, queries, list(beir.iter_corpus_file(args.corpus)), depth=k)
         tag = args.tag or "lacl-exact"
     else:
@@ -121,7 +132,7 @@ def _batch(args: argparse.Namespace) -> int:
         from lacl_search.serving.search import Searcher
 
         template = _template(args, "placeholder", k)
-        encoder = Encoder.load(args.model) if template.mode is not Mode.BM25 else None
+        encoder = _encoder(args) if template.mode is not Mode.BM25 else None
         searcher = Searcher(connect(ClusterSettings.from_args(args)), index=args.index, encoder=encoder,
                             fusion_side=args.fusion_side)
         run, latencies = runs.search_run(searcher, queries, template, use_query_lang=args.use_query_lang)

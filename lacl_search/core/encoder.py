@@ -13,17 +13,22 @@ title then body), prefixes, truncation, pooling and normalisation, with one toke
 
 :meth:`Encoder.from_pretrained` knows only local folders and hub ids; registered names such as
 ``default`` are resolved by :mod:`lacl_search.core.registry` (:meth:`Encoder.load` accepts both).
+
+This is the torch backend (training, GPU inference in fp16, the reference). The config, the shared
+batching and the backend-aware loader :func:`~lacl_search.core.encoding.load_encoder` live in
+:mod:`lacl_search.core.encoding` (no torch); the ONNX Runtime backend, which runs graphs exported from
+this class with the same pooling and normalisation inside, is :mod:`lacl_search.core.onnx_backend`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
@@ -31,62 +36,20 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from lacl_search.core import registry
-from lacl_search.core.types import Document
-from lacl_search.errors import ConfigError
+from lacl_search.core.encoding import (  # noqa: F401  (re-exported: the config lives with the encoder)
+    CONFIG_NAME,
+    DOCUMENT_TOWER_DIR,
+    POOLINGS,
+    EncoderConfig,
+    EncodingMixin,
+    Side,
+    load_encoder,
+)
 
 log = logging.getLogger(__name__)
-
-CONFIG_NAME = "lacl_encoder.json"
-DOCUMENT_TOWER_DIR = "document_encoder"
-Side = Literal["query", "document"]
-POOLINGS = ("mean", "cls")
-
-
-@dataclass
-class EncoderConfig:
-    """How an encoder turns text into a vector; saved as ``lacl_encoder.json``.
-
-    Attributes:
-        pooling: ``"mean"`` (average of token states over the attention mask) or ``"cls"``.
-        normalize: L2-normalise embeddings (then cosine == inner product).
-        max_length: maximum tokens per text, prefix included; longer texts are truncated.
-        query_prefix: prepended to every query (E5: ``"query: "``).
-        document_prefix: prepended to every document (E5: ``"passage: "``).
-        tied: one set of weights for queries and documents; False stores a second tower.
-    """
-
-    pooling: str = "mean"
-    normalize: bool = True
-    max_length: int = 512
-    query_prefix: str = ""
-    document_prefix: str = ""
-    tied: bool = True
-
-    def __post_init__(self) -> None:
-        if self.pooling not in POOLINGS:
-            raise ConfigError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
-        if self.max_length < 8:
-            raise ConfigError(f"max_length must be at least 8, got {self.max_length}")
-
-    @property
-    def space_type(self) -> str:
-        """The OpenSearch k-NN space that matches this encoder's similarity."""
-        return "cosinesimil" if self.normalize else "innerproduct"
-
-    @classmethod
-    def from_dict(cls, data: dict) -> EncoderConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown keys in {CONFIG_NAME}: {unknown}")
-        return cls(**data)
-
-    @classmethod
-    def guess(cls, name_or_path: str) -> EncoderConfig:
-        """Defaults for a checkpoint without ``lacl_encoder.json`` (E5 models get their prefixes)."""
-        if "e5" in Path(name_or_path).name.lower():
-            return cls(query_prefix="query: ", document_prefix="passage: ")
-        return cls()
+# GPU inference: fp16 autocast and batches of up to this many padded tokens (length-sorted).
+GPU_MAX_TOKENS = 65536
+GPU_MAX_BATCH = 1024
 
 
 def _load_backbone(source: str) -> PreTrainedModel:
@@ -104,7 +67,7 @@ def _drop_pooler(model: PreTrainedModel) -> PreTrainedModel:
     return model
 
 
-class Encoder(nn.Module):
+class Encoder(EncodingMixin, nn.Module):
     """A dual encoder with the pooling / normalisation / prefix choices that belong to it.
 
     Args:
@@ -138,13 +101,7 @@ class Encoder(nn.Module):
         ``overrides`` replace fields of the saved :class:`EncoderConfig` (e.g. ``max_length=128``).
         """
         source = str(source)
-        config_file = Path(source) / CONFIG_NAME
-        if config_file.is_file():
-            config = EncoderConfig.from_dict(json.loads(config_file.read_text(encoding="utf-8")))
-        else:
-            config = EncoderConfig.guess(source)
-        if overrides:
-            config = EncoderConfig.from_dict({**asdict(config), **overrides})
+        config = EncoderConfig.read(source, **overrides)
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = _load_backbone(source)
         document_model = None
@@ -164,7 +121,11 @@ class Encoder(nn.Module):
 
     @classmethod
     def load(cls, name_or_path: str, *, device: str | torch.device | None = None, **overrides: object) -> Encoder:
-        """Load a registered name (``default``), a local folder or a hub id: what ``--model`` takes."""
+        """Load a registered name (``default``), a local folder or a hub id: what ``--model`` takes.
+
+        Always the torch backend (training, GPU, reference); serving code that should follow the model's
+        saved backend (ONNX Runtime on CPU) calls :func:`lacl_search.core.encoding.load_encoder`.
+        """
         return cls.from_pretrained(registry.resolve(name_or_path), device=device, **overrides)
 
     def save_pretrained(self, path: str | Path) -> Path:
@@ -175,7 +136,8 @@ class Encoder(nn.Module):
         self.tokenizer.save_pretrained(path)
         if self.document_model is not None:
             self.document_model.save_pretrained(path / DOCUMENT_TOWER_DIR)
-        (path / CONFIG_NAME).write_text(json.dumps(asdict(self.config), indent=2) + "\n", encoding="utf-8")
+        # The folder holds torch weights only: ONNX graphs (and that backend choice) come from an export.
+        replace(self.config, backend="torch").write(path)
         return path
 
     # ----------------------------------------------------------------------------------- properties
@@ -189,7 +151,7 @@ class Encoder(nn.Module):
 
     def fingerprint(self) -> str:
         """A short content hash of the weights (strided sample) and config: same model -> same value."""
-        digest = hashlib.sha256(json.dumps(asdict(self.config), sort_keys=True).encode())
+        digest = hashlib.sha256(json.dumps(self.config.model_dict(), sort_keys=True).encode())
         with torch.no_grad():
             for name, param in self.named_parameters():
                 flat = param.detach().reshape(-1)
@@ -197,17 +159,9 @@ class Encoder(nn.Module):
                 digest.update(name.encode() + str(tuple(param.shape)).encode() + sample.tobytes())
         return digest.hexdigest()[:16]
 
-    def prefix(self, side: Side) -> str:
-        return self.config.query_prefix if side == "query" else self.config.document_prefix
+    backend = "torch"
 
     # ----------------------------------------------------------------------------------- training path
-    def document_text(self, document: Document | str) -> str:
-        """The text a document is encoded as: its title (when present), a newline, then its body."""
-        if isinstance(document, str):
-            return document
-        title = (document.title or "").strip()
-        return f"{title}\n{document.text}" if title else document.text
-
     def token_ids(self, texts: Sequence[str], side: Side, max_length: int | None = None) -> list[list[int]]:
         """Token ids of ``texts`` with the side's prefix, truncated: the one tokenisation path."""
         if isinstance(texts, str):
@@ -244,47 +198,33 @@ class Encoder(nn.Module):
         return self(**self.tokenize(texts, side, max_length), side=side)
 
     # ----------------------------------------------------------------------------------- serving path
+    def _batch_limits(self, batch_size: int) -> tuple[int, int | None]:
+        """On a GPU, large length-sorted batches bounded by padded tokens; on CPU the caller's size."""
+        if self.device.type == "cuda":
+            return max(batch_size, GPU_MAX_BATCH), GPU_MAX_TOKENS
+        return batch_size, None
+
     @torch.inference_mode()
-    def encode(
-        self, texts: Sequence[str], side: Side, *, batch_size: int = 32, show_progress: bool = False
-    ) -> np.ndarray:
-        """Embeddings ``[len(texts), dim]`` as float32 numpy, batched by length to waste little padding."""
-        if isinstance(texts, str):
-            raise TypeError("encode() takes a sequence of texts, not a single string")
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+    def _embed_ids(self, ids: Sequence[list[int]], side: Side) -> np.ndarray:
+        """Embeddings ``[len(ids), dim]`` float32 of one batch, in eval mode, fp16 autocast on a GPU."""
         was_training = self.training
         self.eval()
-        ids = self.token_ids(texts, side)
-        order = np.argsort([-len(x) for x in ids], kind="stable")
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        starts = range(0, len(order), batch_size)
-        if show_progress:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc=f"encoding {side} texts", unit="batch")
-        for start in starts:
-            idx = order[start : start + batch_size]
-            batch = self.pad([ids[i] for i in idx])
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
-                emb = self(batch["input_ids"], batch["attention_mask"], side=side)
-            out[idx] = emb.float().cpu().numpy()
+        batch = self.pad(ids)
+        dtype = inference_dtype(self.device.type)
+        autocast = torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        with autocast:
+            emb = self(batch["input_ids"], batch["attention_mask"], side=side)  # [B, H]
         self.train(was_training)
-        return out
+        return emb.float().cpu().numpy()
 
-    def encode_queries(
-        self, queries: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
-    ) -> np.ndarray:
-        """Query embeddings ``[len(queries), dim]``."""
-        return self.encode(queries, "query", batch_size=batch_size, show_progress=show_progress)
 
-    def encode_documents(
-        self, documents: Sequence[Document | str], *, batch_size: int = 32, show_progress: bool = False
-    ) -> np.ndarray:
-        """Document embeddings ``[len(documents), dim]``; a :class:`Document` is composed with its title
-        (:meth:`document_text`), a plain string is taken as the whole document."""
-        texts = [self.document_text(d) for d in documents]
-        return self.encode(texts, "document", batch_size=batch_size, show_progress=show_progress)
+def inference_dtype(device_type: str) -> torch.dtype | None:
+    """The autocast dtype for inference on ``device_type``: fp16 on CUDA, None (fp32) elsewhere.
+
+    fp16 rather than bf16: inference only (no gradients to overflow), and its 10-bit mantissa keeps
+    embeddings closer to fp32 than bf16's 7 bits.
+    """
+    return torch.float16 if device_type == "cuda" else None
 
 
 def default_device() -> torch.device:

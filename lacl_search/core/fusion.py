@@ -1,15 +1,18 @@
-"""Client-side rank fusion: reciprocal rank fusion and min-max + weighted arithmetic mean.
+"""Client-side rank fusion: reciprocal rank fusion (plain or weighted), min-max or z-score + weighted mean.
 
 Pure functions over runs (``{doc_id: score}`` mappings). They are used where the cluster has no
 neural-search plugin (one ``_msearch`` with a BM25 and a k-NN request, fused here) and mirror what
 OpenSearch's ``score-ranker-processor`` and ``normalization-processor`` do server-side.
 
 References: Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and individual
-Rank Learning Methods", SIGIR 2009 (RRF, k = 60); pyserini ``pyserini/fusion/_base.py``.
+Rank Learning Methods", SIGIR 2009 (RRF, k = 60); pyserini ``pyserini/fusion/_base.py``; z-score
+(standard score) normalisation as in OpenSearch neural-search's ``ZScoreNormalizationTechnique``
+(OpenSearch 3.0, blog "Z score normalization technique for hybrid search", 2025).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 Run = Mapping[str, float]
@@ -59,6 +62,34 @@ def min_max_fusion(runs: Sequence[Run], weights: Sequence[float]) -> dict[str, f
     fused: dict[str, float] = {}
     for run, weight in zip(runs, weights, strict=True):
         for doc_id, score in min_max_normalize(run).items():
+            fused[doc_id] = fused.get(doc_id, 0.0) + weight * score
+    return {doc_id: score / total for doc_id, score in fused.items()}
+
+
+def z_score_normalize(run: Run) -> dict[str, float]:
+    """Standard scores ``(s - mean) / std`` (population std); a run with zero spread maps to 0.0."""
+    if not run:
+        return {}
+    mean = sum(run.values()) / len(run)
+    std = math.sqrt(sum((s - mean) ** 2 for s in run.values()) / len(run))
+    if std == 0.0:
+        return {doc_id: 0.0 for doc_id in run}
+    return {doc_id: (score - mean) / std for doc_id, score in run.items()}
+
+
+def z_score_fusion(runs: Sequence[Run], weights: Sequence[float]) -> dict[str, float]:
+    """Z-score normalise each run, then take the weighted arithmetic mean (absent = 0, i.e. the mean).
+
+    Mirrors the ``normalization-processor`` with ``z_score`` + ``arithmetic_mean`` (OpenSearch >= 3.0).
+    """
+    if len(weights) != len(runs):
+        raise ValueError(f"{len(weights)} weights for {len(runs)} runs")
+    total = float(sum(weights))
+    if total <= 0:
+        raise ValueError("fusion weights must sum to a positive number")
+    fused: dict[str, float] = {}
+    for run, weight in zip(runs, weights, strict=True):
+        for doc_id, score in z_score_normalize(run).items():
             fused[doc_id] = fused.get(doc_id, 0.0) + weight * score
     return {doc_id: score / total for doc_id, score in fused.items()}
 

@@ -53,6 +53,19 @@ def bm25_clause(query: str, lang: str | None = None) -> dict:
     return {"multi_match": {"query": query, "fields": bm25_fields(lang), "type": "most_fields"}}
 
 
+def bm25_partition_clause(query: str, lang: str, *, same: bool) -> dict:
+    """BM25 over one language partition of the index: the documents in ``lang`` (searched with its own
+    analyzer's fields too) or every other document (language-agnostic fields only).
+
+    Language-aware fusion normalises each partition on its own, so a same-language document's analyzer
+    bonus (stemming, stop words) is never compared with an other-language document's score.
+    """
+    lang_filter = {"term": {schema.LANG: lang}}
+    if same:
+        return {"bool": {"must": [bm25_clause(query, lang)], "filter": [lang_filter]}}
+    return {"bool": {"must": [bm25_clause(query, None)], "must_not": [lang_filter]}}
+
+
 def knn_clause(vector: Sequence[float], k: int, filters: Sequence[dict] = ()) -> dict:
     """A Lucene-engine ``knn`` clause on the vector field, with efficient filtering when ``filters``."""
     if k < 1:
@@ -88,6 +101,12 @@ def bm25_query(
 ) -> dict:
     """A BM25 search request body for hits ``offset`` to ``offset + size``."""
     return _request(_with_filters(bm25_clause(query, lang), filters), size, highlight, offset)
+
+
+def clause_query(clause: dict, size: int = 10, filters: Sequence[dict] = (), highlight: bool = False,
+                 *, offset: int = 0) -> dict:
+    """A search request body for any (non-k-NN) ``clause``, with ``filters`` applied in filter context."""
+    return _request(_with_filters(clause, filters), size, highlight, offset)
 
 
 def knn_query(vector: Sequence[float], size: int = 10, filters: Sequence[dict] = (), k: int | None = None,

@@ -28,7 +28,8 @@ class SearchRequest:
         offset: hits skipped before the page (pagination; ``offset + k <= MAX_WINDOW``).
         langs: only documents in these languages (ISO 639-1 or locale codes; normalised).
         filter: a structured filter (:mod:`lacl_search.core.filters`) on ``lang``, ``doc_id`` or metadata.
-        fusion: :class:`Fusion` for hybrid search.
+        fusion: :class:`Fusion` for hybrid search (``auto``: the index's language-aware profile when it
+            has one for the encoder, else ``minmax``).
         weight: hybrid weight of the dense leg in ``[0, 1]`` (BM25 gets ``1 - weight``), for ``minmax``.
         query_lang: the query's language when the caller knows it (skips detection).
         explain: attach each leg's score to hybrid hits (one extra request).
@@ -40,7 +41,7 @@ class SearchRequest:
     offset: int = 0
     langs: tuple[str, ...] = ()
     filter: F.Filter | None = None
-    fusion: Fusion = Fusion.MINMAX
+    fusion: Fusion = Fusion.AUTO
     weight: float = 0.5
     query_lang: str | None = None
     explain: bool = True

@@ -12,6 +12,9 @@ Layout of one document::
                              German stemmer, and indexing cost does not grow with the table's size
     vector      knn_vector   HNSW, ``engine: lucene`` always; dimension and space from the encoder
     metadata    object       arbitrary caller metadata; strings become keywords (filterable)
+    content_hash keyword     hash of what was embedded and stored (text, title, lang, metadata, model
+                             fingerprint, document prefix); kept in ``_source`` only (not indexed), read
+                             back by incremental ingestion to skip unchanged documents
 
 The vector dimension and space type always come from the encoder's own config
 (:func:`index_body` takes them from an :class:`~lacl_search.core.encoder.EncoderConfig` and ``dim``), so the
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 SCHEMA_VERSION = 1
 DOC_ID, LANG, TITLE, TEXT, VECTOR, METADATA = "doc_id", "lang", "title", "text", "vector", "metadata"
 TITLE_I18N, TEXT_I18N = "title_i18n", "text_i18n"
+CONTENT_HASH = "content_hash"
 BASE_ANALYZER = "lacl_multilingual"
 KNN_ENGINE = "lucene"  # the only engine whose code ships in the Maven k-NN build (no faiss/nmslib natives)
 SPACE_TYPES = ("cosinesimil", "innerproduct", "l2")
@@ -126,6 +130,7 @@ def index_body(
                 TEXT_I18N: _i18n_object(),
                 VECTOR: vector_mapping(dim, space_type, hnsw),
                 METADATA: {"type": "object", "dynamic": True},
+                CONTENT_HASH: {"type": "keyword", "index": False, "doc_values": False},
             },
         },
     }
@@ -149,7 +154,7 @@ def serving_settings(replicas: int | None = None) -> dict:
 
 def document_source(
     doc_id: str, text: str, vector: list[float], lang: str | None = None,
-    title: str | None = None, metadata: dict | None = None,
+    title: str | None = None, metadata: dict | None = None, content_hash: str | None = None,
 ) -> dict:
     """The ``_source`` of one document, with the language fields filled for its language."""
     source: dict = {DOC_ID: doc_id, TEXT: text, VECTOR: vector}
@@ -163,4 +168,6 @@ def document_source(
                 source[TITLE_I18N] = {lang: title}
     if metadata:
         source[METADATA] = metadata
+    if content_hash:
+        source[CONTENT_HASH] = content_hash
     return source

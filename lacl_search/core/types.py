@@ -44,11 +44,21 @@ class Fusion(_Choice):
     """How hybrid search combines its legs.
 
     ``minmax``: min-max normalisation + weighted arithmetic mean (OpenSearch ``normalization-processor``);
-    ``rrf``: reciprocal rank fusion (``score-ranker-processor``; Cormack et al., SIGIR 2009).
+    ``rrf``: reciprocal rank fusion (``score-ranker-processor``; Cormack et al., SIGIR 2009);
+    ``zscore``: z-score normalisation + weighted arithmetic mean (server-side from OpenSearch 3.0);
+    ``wrrf``: RRF with per-leg weights (server-side from OpenSearch 3.x);
+    ``language``: language-aware fusion with the index's fitted profile
+    (:mod:`lacl_search.core.fusion_profile`);
+    ``auto`` (the default): ``language`` where the index has a profile fitted for the encoder, else ``minmax``. Every option also runs on the
+    client, so each works on both server lines (:mod:`lacl_search.serving.cluster`).
     """
 
     MINMAX = "minmax"
     RRF = "rrf"
+    ZSCORE = "zscore"
+    WRRF = "wrrf"
+    LANGUAGE = "language"
+    AUTO = "auto"
 
 
 @dataclass

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 
 from lacl_search.core.encoder import Encoder
 from lacl_search.core.filters import Filter
+from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.core.types import Fusion, Hit, Mode
 from lacl_search.errors import BadInput
-from lacl_search.serving import plan
-from lacl_search.serving.client import translate_errors
-from lacl_search.serving.search import NEURAL_PLUGIN, check_fusion_side, check_pipeline, query_language
+from lacl_search.serving import cluster, language_plan, plan, profiles
+from lacl_search.serving.client import translate_errors, warn_insecure
+from lacl_search.serving.search import check_fusion_side, check_pipeline, check_profile, query_language
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,16 @@ def make_async_client(settings: ClusterSettings | None = None):  # -> opensearch
     from opensearchpy import AsyncOpenSearch
 
     settings = settings or ClusterSettings.from_env()
-    kwargs: dict[str, object] = {"hosts": [settings.url], "timeout": settings.timeout, "max_retries": 3,
-                                 "retry_on_timeout": True}
+    kwargs: dict[str, object] = {"hosts": settings.hosts, "timeout": settings.timeout,
+                                 "max_retries": max(3, len(settings.hosts)), "retry_on_timeout": True}
     if settings.user is not None:
         kwargs["http_auth"] = (settings.user, settings.password or "")
     if settings.use_ssl:
-        kwargs.update(use_ssl=True, verify_certs=settings.verify_certs, ssl_show_warn=settings.verify_certs)
+        kwargs.update(use_ssl=True, verify_certs=settings.verify_certs, ssl_show_warn=False)
         if settings.ca_certs:
             kwargs["ca_certs"] = settings.ca_certs
+        if not settings.verify_certs:
+            warn_insecure(settings.safe_url())
     return AsyncOpenSearch(**kwargs)
 
 
@@ -57,10 +60,11 @@ class AsyncSearcher:
         self.index = index
         self._fusion_side = check_fusion_side(fusion_side)
         self._pipelines: set[str] = set()
+        self._profiles: list[FusionProfile | None] | None = None
 
     async def search(self, query: str, *, mode: Mode | str = Mode.HYBRID, k: int = 10, offset: int = 0,
                      langs: Sequence[str] | None = (), filter: Filter | None = None,
-                     fusion: Fusion | str = Fusion.MINMAX, weight: float = 0.5, query_lang: str | None = None,
+                     fusion: Fusion | str = Fusion.AUTO, weight: float = 0.5, query_lang: str | None = None,
                      explain: bool = True) -> list[Hit]:
         """Search ``query`` and return hits ``offset`` to ``offset + k`` (see ``Searcher.search``)."""
         request = SearchRequest(query=query, mode=mode, k=k, offset=offset, langs=tuple(langs or ()), filter=filter,
@@ -86,9 +90,35 @@ class AsyncSearcher:
         if request.mode is Mode.DENSE:
             return plan.with_parts(plan.hits(await self._search(plan.knn_body(request, vector))), bm25=False,
                                    dense=True)
-        if not await self._server_fusion():
+        profile = await self._profile(request.fusion)
+        if profile is not None:
+            return await self._language_hybrid(request, vector, lang, profile)
+        if request.fusion is Fusion.AUTO:
+            request = request.with_changes(fusion=Fusion.MINMAX)
+        if not await self._server_fusion(request.fusion):
             return plan.fuse_on_client(request, await self._msearch(plan.client_fusion_bodies(request, vector, lang)))
         hybrid = plan.hybrid_plan(request, vector, lang)
+        await self._ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
+        found = plan.fused_hits(plan.hits(await self._search(hybrid.body, search_pipeline=hybrid.pipeline_name)))
+        if request.explain and found:
+            plan.attach_parts(found, await self._msearch(plan.parts_bodies(found, request, vector, lang)))
+        return found
+
+    async def _profile(self, fusion: Fusion) -> FusionProfile | None:
+        if fusion not in (Fusion.LANGUAGE, Fusion.AUTO):
+            return None
+        if self._profiles is None:
+            fingerprint = self.encoder.fingerprint() if self.encoder is not None else None
+            mapping = await self.client.indices.get_mapping(index=self.index)
+            self._profiles = [profiles.in_mapping(mapping, fingerprint)]
+        return check_profile(fusion, self._profiles[0], self.index)
+
+    async def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
+                               profile: FusionProfile) -> list[Hit]:
+        if not await self._server_fusion(Fusion.MINMAX):
+            responses = await self._msearch(language_plan.client_bodies(request, vector, lang))
+            return language_plan.fuse_on_client(request, responses, lang, profile)
+        hybrid = language_plan.server_plan(request, vector, lang, profile)
         await self._ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
         found = plan.fused_hits(plan.hits(await self._search(hybrid.body, search_pipeline=hybrid.pipeline_name)))
         if request.explain and found:
@@ -108,8 +138,6 @@ class AsyncSearcher:
         check_pipeline(name, body, await self.client.transport.perform_request("GET", f"/_search/pipeline/{name}"))
         self._pipelines.add(name)
 
-    async def _server_fusion(self) -> bool:
-        if self._fusion_side == "auto":
-            plugins = {p["component"] for p in await self.client.cat.plugins(format="json")}
-            self._fusion_side = "server" if NEURAL_PLUGIN in plugins else "client"
-        return self._fusion_side == "server"
+    async def _server_fusion(self, fusion: Fusion) -> bool:
+        caps = await cluster.async_capabilities(self.client)
+        return cluster.fusion_side(self._fusion_side, fusion, caps) == "server"

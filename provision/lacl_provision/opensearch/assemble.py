@@ -1,9 +1,10 @@
 """Assemble a complete OpenSearch install folder from Maven Central artifacts.
 
-The ``integ-test-zip`` server ships only the transport modules, so ``lang-painless`` and
+The 2.x ``integ-test-zip`` server ships only the transport modules, so ``lang-painless`` and
 ``analysis-common`` are built as ``modules/`` folders from their jars (plus their poms' runtime
 dependencies, minus anything already in ``lib/``), ICU is added as ``plugins/analysis-icu`` when its
-jar exists for this version, and k-NN then neural-search are installed with ``opensearch-plugin``.
+jar exists for this version. The 3.x zip already holds every module. Then k-NN and neural-search are
+installed with ``opensearch-plugin`` (both lines).
 Work happens in ``opensearch-V.partial`` and is renamed into place only after the marker file is
 written, so a half-finished assemble is never taken for a complete one.
 """
@@ -68,10 +69,15 @@ JAR_PLUGINS = (
 ZIP_PLUGINS = ("opensearch-knn", "neural-search")
 
 
+def major(version: str) -> int:
+    return int(version.split(".")[0])
+
+
 def installed_version(layout: Layout) -> str | None:
-    """Return the newest completely assembled version under ``layout``, or None."""
+    """Return the newest completely assembled plain (not secure) 2.x version under ``layout``, or None."""
     markers = layout.install_root.glob(f"opensearch-*/{MARKER}")
-    versions = [json.loads(p.read_text())["version"] for p in markers]
+    versions = [json.loads(p.read_text())["version"] for p in markers if not p.parent.name.endswith("-secure")]
+    versions = [v for v in versions if major(v) == 2]
     return max(versions, key=lambda v: tuple(int(x) for x in v.split(".")), default=None)
 
 
@@ -99,11 +105,12 @@ def provision(layout: Layout, java_home: Path, version: str | None = None) -> Pa
     _unzip(required[0].path(layout.m2), staging, strip_top=True)
     provided = {p.name for p in (staging / "lib").glob("*.jar")}
     installed = [a.coords for a in required]
-    for spec in JAR_PLUGINS:
+    for spec in JAR_PLUGINS if major(version) == 2 else ():  # 3.x zips carry their modules
         installed += _add_jar_plugin(spec, version, staging, layout.m2, provided)
     for zip_artifact in required[1 : 1 + len(ZIP_PLUGINS)]:
         _install_zip_plugin(staging, zip_artifact.path(layout.m2), java_home)
     (staging / "config" / "opensearch.yml").write_text(NODE_CONFIG, encoding="utf-8")
+    (staging / "logs").mkdir(exist_ok=True)  # jvm.options names logs/ relative to the working folder
     marker = {"version": version, "artifacts": sorted(set(installed))}
     (staging / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     final = layout.install_dir(version)
@@ -117,6 +124,8 @@ def _required_artifacts(version: str) -> list[Artifact]:
     """Server zip first, then the plugin zips in install order, then the required module jars."""
     server = Artifact(artifacts.SERVER[0], artifacts.SERVER[1], version, artifacts.SERVER[2])
     zips = [Artifact("org.opensearch.plugin", name, f"{version}.0", "zip") for name in ZIP_PLUGINS]
+    if major(version) >= 3:
+        return [server, *zips]
     jars = [Artifact("org.opensearch.plugin", s.artifact, version) for s in JAR_PLUGINS if not s.optional]
     return [server, *zips, *jars]
 

@@ -1,0 +1,79 @@
+"""Benchmark: every fusion method on every dev benchmark, from saved leg runs (offline, no re-querying).
+
+Usage: python benchmarks/fusion_table.py --legs runs/legs --data data/ddtp --profile profile.json
+    [--benchmarks ...] [--half report]
+
+Methods per benchmark: ``bm25`` (today's BM25: base + query-language fields, most_fields), ``bm25 plain``
+(language-agnostic fields only), ``dense``, ``hybrid 0.5`` (min-max 0.5 / 0.5 over bm25 + dense, today's
+default), ``rrf`` (bm25 + dense), ``language-aware`` (the profile). nDCG@10 and R@100; on ``mixed`` the
+language-bias figures too. ``--half report`` scores only the queries the profile was not fitted on (the fit
+used ``--half fit``); benchmarks of languages without fitted weights are scored on all their queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lacl_search.commands.fusion import load_legs
+from lacl_search.core import fusion
+from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.evaluation import beir, metrics
+from lacl_search.evaluation.fusion_fit import fuse_benchmark
+
+METHODS = ("bm25", "bm25 plain", "dense", "hybrid 0.5", "rrf", "language-aware")
+
+
+def method_runs(bench, profile: FusionProfile) -> dict[str, dict]:
+    legs, qids = bench.legs, list(bench.qrels)
+    out = {"bm25": {q: legs["bm25_most"].get(q, {}) for q in qids},
+           "bm25 plain": {q: legs["bm25_base"].get(q, {}) for q in qids},
+           "dense": {q: legs["dense"].get(q, {}) for q in qids}}
+    out["hybrid 0.5"] = {q: fusion.min_max_fusion([out["bm25"][q], out["dense"][q]], [0.5, 0.5]) for q in qids}
+    out["rrf"] = {q: fusion.reciprocal_rank_fusion([out["bm25"][q], out["dense"][q]]) for q in qids}
+    out["language-aware"] = fuse_benchmark(bench, profile)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--legs", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--profile", type=Path, required=True)
+    parser.add_argument("--benchmarks", nargs="+")
+    parser.add_argument("--half", choices=["all", "report"], default="report")
+    args = parser.parse_args()
+    profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
+    names = args.benchmarks or sorted(p.name for p in args.legs.iterdir() if p.is_dir())
+    header = "| benchmark | queries | " + " | ".join(f"{m} nDCG@10 / R@100" for m in METHODS) + " |"
+    lines = [header, "|---|---|" + "---|" * len(METHODS)]
+    means: dict[str, list[float]] = {m: [] for m in METHODS}
+    bias_lines = []
+    for name in names:
+        fitted = name in profile.fitted_on
+        bench = load_legs(args.legs, args.data, name, args.half if fitted else "all")
+        runs = method_runs(bench, profile)
+        cells = []
+        for method in METHODS:
+            values = metrics.aggregate(metrics.per_query(bench.qrels, runs[method]))
+            means[method].append(values["ndcg@10"])
+            cells.append(f"{values['ndcg@10']:.3f} / {values['recall@100']:.3f}")
+        lines.append(f"| {name}{'' if fitted else ' (unseen)'} | {len(bench.qrels)} | " + " | ".join(cells) + " |")
+        if name == "mixed":
+            doc_lang = beir.document_languages(args.data / name)
+            qlang = beir.query_languages([q for q in beir.load_queries(args.data / name) if q.query_id in bench.qrels])
+            for method in METHODS:
+                bias = metrics.language_bias(bench.qrels, runs[method], qlang, doc_lang)
+                bias_lines.append(f"| {method} | {bias['recall@100_same_lang']:.3f} | "
+                                  f"{bias['recall@100_other_lang']:.3f} | {bias['top10_share_query_lang']:.3f} |")
+    lines.append("| **mean** | | " + " | ".join(f"**{sum(v) / len(v):.3f}**" for v in means.values()) + " |")
+    sys.stdout.write("\n".join(lines) + "\n")
+    if bias_lines:
+        sys.stdout.write("\nLanguage bias on mixed:\n\n| method | R@100 same-lang | R@100 other-lang | top-10 share in "
+                         "query language |\n|---|---|---|---|\n" + "\n".join(bias_lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""``lacl-search fusion``: fit language-aware fusion weights on saved leg runs, and attach them to an index.
+
+- ``lacl-search fusion fit --legs runs/legs --data data/ddtp --benchmarks xling-de-en mixed ... --model default
+  --output profile.json``: per-leg runs (``benchmarks/fusion_legs.py``) of the training languages' dev
+  benchmarks in, a :class:`~lacl_search.core.fusion_profile.FusionProfile` out. ``--half fit`` uses only the
+  queries of one deterministic half, so the other half can report honest numbers.
+- ``lacl-search fusion apply --index docs --profile profile.json``: store the profile in the index's
+  ``_meta`` (refused when it was fitted for another encoder than the one that filled the index), where hybrid
+  search with ``--fusion language`` (and the default ``auto``) finds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from lacl_search.core.settings import ClusterSettings
+
+log = logging.getLogger(__name__)
+TRAIN_LANGS = ("en", "de", "fr", "es", "it", "ja", "ru", "zh", "pt")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("fusion", help="fit language-aware fusion weights; attach them to an index",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="fusion_command", metavar="ACTION", required=True)
+    fit = sub.add_parser("fit", help="fit per-language weights on saved leg runs")
+    fit.add_argument("--legs", type=Path, required=True, help="folder with one sub-folder of leg runs per benchmark")
+    fit.add_argument("--data", type=Path, required=True, help="folder of the BEIR benchmarks (for the qrels)")
+    fit.add_argument("--benchmarks", nargs="+", required=True, help="training-language dev benchmarks to fit on")
+    fit.add_argument("--train-langs", nargs="+", default=list(TRAIN_LANGS),
+                     help="query languages that get weights of their own (default: the training languages)")
+    fit.add_argument("--model", default="default", help="the encoder the legs were run with (its fingerprint)")
+    fit.add_argument("--half", choices=["all", "fit", "report"], default="all",
+                     help="use all queries, or one deterministic half of them (fit on one, report on the other)")
+    fit.add_argument("--step", type=float, default=0.1, help="grid step over the weight simplex")
+    fit.add_argument("--output", type=Path, required=True, help="profile JSON to write")
+    fit.set_defaults(func=run_fit)
+    apply = sub.add_parser("apply", help="store a fitted profile in an index's _meta")
+    apply.add_argument("--index", required=True, help="index alias")
+    apply.add_argument("--profile", type=Path, required=True, help="profile JSON from 'fusion fit'")
+    ClusterSettings.add_arguments(apply)
+    apply.set_defaults(func=run_apply)
+
+
+def in_half(query_id: str, half: str) -> bool:
+    """Deterministic halves of a query set: ``fit`` and ``report`` by the md5 of the id."""
+    if half == "all":
+        return True
+    even = int(hashlib.md5(query_id.encode()).hexdigest(), 16) % 2 == 0
+    return even if half == "fit" else not even
+
+
+def load_legs(legs_dir: Path, data: Path, name: str, half: str = "all"):
+    """One benchmark's :class:`~lacl_search.evaluation.fusion_fit.LegRuns` (the queries of ``half``)."""
+    from lacl_search.errors import ArtifactMissing
+    from lacl_search.evaluation import beir, runs
+    from lacl_search.evaluation.fusion_fit import LegRuns
+
+    folder = legs_dir / name
+    if not (folder / "query_langs.json").is_file():
+        raise ArtifactMissing(f"no leg runs for {name} in {folder} (run benchmarks/fusion_legs.py)")
+    langs = json.loads((folder / "query_langs.json").read_text(encoding="utf-8"))
+    legs = {path.stem: runs.read_trec_run(path) for path in folder.glob("*.trec")}
+    qrels = {q: r for q, r in beir.load_qrels(data / name).items() if q in langs and in_half(q, half)}
+    return LegRuns(name, legs, langs, qrels)
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    from lacl_search.core.encoder import Encoder
+    from lacl_search.evaluation.fusion_fit import fit_profile
+
+    benches = [load_legs(args.legs, args.data, name, args.half) for name in args.benchmarks]
+    fingerprint = Encoder.load(args.model).fingerprint()
+    profile = fit_profile(benches, languages=args.train_langs, encoder_fingerprint=fingerprint, step=args.step)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(profile.to_json(), encoding="utf-8")
+    sys.stdout.write(f"{args.output}\n")
+    return 0
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    from lacl_search.core.fusion_profile import FusionProfile
+    from lacl_search.errors import ArtifactMissing, ConfigError
+    from lacl_search.serving import profiles
+    from lacl_search.serving.client import connect, translate_errors
+
+    if not args.profile.is_file():
+        raise ArtifactMissing(f"profile not found: {args.profile}")
+    profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
+    client = connect(ClusterSettings.from_args(args))
+    with translate_errors(args.index):
+        stored = profiles.attach(client, args.index, profile)
+    if not stored:
+        raise ConfigError(f"the profile was fitted for encoder {profile.encoder_fingerprint}, "
+                          f"not the one that filled {args.index!r}: fit it again for this index's model")
+    sys.stdout.write(json.dumps({"index": args.index, "indices": stored}) + "\n")
+    return 0

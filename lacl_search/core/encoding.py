@@ -1,0 +1,216 @@
+"""What every encoder backend shares, without importing torch: the config, the batching, the loader.
+
+A model folder carries ``lacl_encoder.json`` (:class:`EncoderConfig`): pooling, normalisation,
+maximum length, the query / document prefixes and the inference ``backend`` it should be served with.
+Two backends implement the same serving API (``token_ids``, ``encode``, ``encode_queries``,
+``encode_documents``, ``document_text``, ``dim``, ``config``, ``fingerprint``):
+
+- ``torch`` (:class:`lacl_search.core.encoder.Encoder`): training, GPU (fp16 autocast) and the reference;
+- ``onnx-fp32`` / ``onnx-int8`` (:class:`lacl_search.core.onnx_backend.OnnxEncoder`): ONNX Runtime on
+  CPU, graphs exported from the torch encoder with pooling and normalisation inside
+  (``lacl-search model export``), so a search process never imports torch.
+
+:func:`load_encoder` picks the backend (saved option, or ``backend=`` at load time) and imports only
+that backend's runtime. Both backends run :meth:`EncodingMixin.encode`: prefixes, truncation, and
+length-sorted batches are decided here once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from lacl_search.core import registry
+from lacl_search.core.types import Document
+from lacl_search.errors import ArtifactMissing, ConfigError
+
+if TYPE_CHECKING:
+    from lacl_search.core.encoder import Encoder
+    from lacl_search.core.onnx_backend import OnnxEncoder
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "lacl_encoder.json"
+DOCUMENT_TOWER_DIR = "document_encoder"
+ONNX_DIR = "onnx"
+Side = Literal["query", "document"]
+POOLINGS = ("mean", "cls")
+BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
+# Fields that choose how a model is run, not what it computes: left out of the fingerprint.
+RUNTIME_FIELDS = ("backend",)
+
+
+@dataclass
+class EncoderConfig:
+    """How an encoder turns text into a vector; saved as ``lacl_encoder.json``.
+
+    Attributes:
+        pooling: ``"mean"`` (average of token states over the attention mask) or ``"cls"``.
+        normalize: L2-normalise embeddings (then cosine == inner product).
+        max_length: maximum tokens per text, prefix included; longer texts are truncated.
+        query_prefix: prepended to every query (E5: ``"query: "``).
+        document_prefix: prepended to every document (E5: ``"passage: "``).
+        tied: one set of weights for queries and documents; False stores a second tower.
+        backend: how :func:`load_encoder` runs the model by default, one of :data:`BACKENDS`
+            (``onnx-*`` need ``lacl-search model export`` first).
+    """
+
+    pooling: str = "mean"
+    normalize: bool = True
+    max_length: int = 512
+    query_prefix: str = ""
+    document_prefix: str = ""
+    tied: bool = True
+    backend: str = "torch"
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.max_length < 8:
+            raise ConfigError(f"max_length must be at least 8, got {self.max_length}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+
+    @property
+    def space_type(self) -> str:
+        """The OpenSearch k-NN space that matches this encoder's similarity."""
+        return "cosinesimil" if self.normalize else "innerproduct"
+
+    def model_dict(self) -> dict:
+        """The fields that decide the vectors (everything but the runtime choice)."""
+        return {k: v for k, v in asdict(self).items() if k not in RUNTIME_FIELDS}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EncoderConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown keys in {CONFIG_NAME}: {unknown}")
+        return cls(**data)
+
+    @classmethod
+    def guess(cls, name_or_path: str) -> EncoderConfig:
+        """Defaults for a checkpoint without ``lacl_encoder.json`` (E5 models get their prefixes)."""
+        if "e5" in Path(name_or_path).name.lower():
+            return cls(query_prefix="query: ", document_prefix="passage: ")
+        return cls()
+
+    @classmethod
+    def read(cls, source: str | Path, **overrides: object) -> EncoderConfig:
+        """The saved config of a model folder (or the guess for a hub id), with ``overrides`` applied."""
+        config_file = Path(source) / CONFIG_NAME
+        if config_file.is_file():
+            config = cls.from_dict(json.loads(config_file.read_text(encoding="utf-8")))
+        else:
+            config = cls.guess(str(source))
+        return cls.from_dict({**asdict(config), **overrides}) if overrides else config
+
+    def write(self, folder: str | Path) -> Path:
+        path = Path(folder) / CONFIG_NAME
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        return path
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | None = None) -> Iterator[np.ndarray]:
+    """Indices of texts in batches of similar length, longest first (little padding is wasted).
+
+    A batch holds at most ``batch_size`` texts and, when ``max_tokens`` is set, at most that many
+    padded tokens (``len(batch) * longest``): large batches of short texts, small ones of long texts.
+    """
+    order = np.argsort([-n for n in lengths], kind="stable")
+    start = 0
+    while start < len(order):
+        longest = max(1, int(lengths[order[start]]))
+        size = batch_size if max_tokens is None else max(1, min(batch_size, max_tokens // longest))
+        yield order[start : start + size]
+        start += size
+
+
+class EncodingMixin:
+    """The serving API both backends share; a backend provides ``token_ids``, ``dim`` and
+    ``_embed_ids(ids, side) -> [batch, dim] float32``."""
+
+    config: EncoderConfig
+
+    def prefix(self, side: Side) -> str:
+        return self.config.query_prefix if side == "query" else self.config.document_prefix
+
+    def document_text(self, document: Document | str) -> str:
+        """The text a document is encoded as: its title (when present), a newline, then its body."""
+        if isinstance(document, str):
+            return document
+        title = (document.title or "").strip()
+        return f"{title}\n{document.text}" if title else document.text
+
+    def _batch_limits(self, batch_size: int) -> tuple[int, int | None]:
+        """(texts, padded tokens) per batch; a GPU backend raises both."""
+        return batch_size, None
+
+    def encode(
+        self, texts: Sequence[str], side: Side, *, batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        """Embeddings ``[len(texts), dim]`` as float32 numpy, batched by length to waste little padding."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts, not a single string")
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        ids = self.token_ids(texts, side)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        batches = list(length_batches([len(x) for x in ids], *self._batch_limits(batch_size)))
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc=f"encoding {side} texts", unit="batch")
+        for idx in batches:
+            out[idx] = self._embed_ids([ids[i] for i in idx], side)
+        return out
+
+    def encode_queries(
+        self, queries: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        """Query embeddings ``[len(queries), dim]``."""
+        return self.encode(queries, "query", batch_size=batch_size, show_progress=show_progress)
+
+    def encode_documents(
+        self, documents: Sequence[Document | str], *, batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        """Document embeddings ``[len(documents), dim]``; a :class:`Document` is composed with its title
+        (:meth:`document_text`), a plain string is taken as the whole document."""
+        texts = [self.document_text(d) for d in documents]
+        return self.encode(texts, "document", batch_size=batch_size, show_progress=show_progress)
+
+
+def onnx_file(folder: str | Path, backend: str, side: Side = "query", tied: bool = True) -> Path:
+    """Where ``lacl-search model export`` writes a backend's graph: ``onnx/model[_int8].onnx`` (the
+    document tower of an untied model under ``onnx/document_encoder/``)."""
+    name = "model_int8.onnx" if backend == "onnx-int8" else "model.onnx"
+    base = Path(folder) / ONNX_DIR
+    return base / DOCUMENT_TOWER_DIR / name if side == "document" and not tied else base / name
+
+
+def load_encoder(name_or_path: str, *, backend: str | None = None, device: str | None = None,
+                 **overrides: object) -> Encoder | OnnxEncoder:
+    """Load ``default``, a local folder or a hub id with its saved backend, or ``backend`` if given.
+
+    ``overrides`` replace fields of the saved :class:`EncoderConfig`; ``device`` applies to torch.
+    Only the chosen backend's runtime is imported (``onnx-*`` never imports torch).
+    """
+    source = registry.resolve(name_or_path)
+    chosen = backend or EncoderConfig.read(source).backend
+    if chosen not in BACKENDS:
+        raise ConfigError(f"backend must be one of {BACKENDS}, got {chosen!r}")
+    if chosen == "torch":
+        from lacl_search.core.encoder import Encoder
+
+        return Encoder.from_pretrained(source, device=device, **overrides)
+    if not Path(source).is_dir():
+        raise ArtifactMissing(f"backend {chosen} needs a local model folder, got {source!r}")
+    from lacl_search.core.onnx_backend import OnnxEncoder
+
+    return OnnxEncoder.from_pretrained(source, backend=chosen, **overrides)

@@ -1,0 +1,91 @@
+"""Language-aware fusion weights: a versioned profile tied to the encoder that filled an index.
+
+Hybrid search with one global weight treats BM25 evidence alike for every document, but a BM25 match
+means something else in the query's own language (shared words, stemming) than in another language
+(names, numbers, loan words). Language-aware fusion splits the lexical leg by the query's language:
+
+- ``same``: BM25 over the documents in the query's language (with its analyzer),
+- ``other``: BM25 over all other documents (language-agnostic fields),
+- ``dense``: k-NN over all documents,
+
+each min-max normalised on its own and combined with weights that depend on the query's language
+(:meth:`FusionProfile.weights_for`). Queries whose language is not detected use two legs (BM25 over
+every document, dense) with the profile's ``unknown`` weights. The weights are fitted on the training
+languages' dev runs (``lacl-search fusion fit``), never on evaluation data; languages without fitted
+weights use the ``*`` entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+from lacl_search.errors import ConfigError
+
+PROFILE_VERSION = 1
+FALLBACK = "*"
+LANGUAGE_LEGS = ("same", "other", "dense")
+UNKNOWN_LEGS = ("bm25", "dense")
+
+
+def _normalised(weights: Sequence[float], n: int, what: str) -> tuple[float, ...]:
+    values = tuple(float(w) for w in weights)
+    if len(values) != n or any(w < 0 for w in values) or sum(values) <= 0:
+        raise ConfigError(f"{what}: expected {n} non-negative weights with a positive sum, got {list(weights)}")
+    total = sum(values)
+    return tuple(round(w / total, 6) for w in values)
+
+
+@dataclass(frozen=True)
+class FusionProfile:
+    """Fitted fusion weights.
+
+    Attributes:
+        encoder_fingerprint: :meth:`Encoder.fingerprint` of the model the weights were fitted for.
+        languages: query language -> ``(same, other, dense)`` weights; ``"*"`` is the fallback.
+        unknown: ``(bm25, dense)`` weights for queries of undetected language.
+        fitted_on: the benchmarks (and their query languages) the weights were fitted on.
+        metric: the objective (e.g. ``ndcg@10``).
+        version: profile format version.
+    """
+
+    encoder_fingerprint: str
+    languages: Mapping[str, tuple[float, float, float]]
+    unknown: tuple[float, float] = (0.3, 0.7)
+    fitted_on: tuple[str, ...] = ()
+    metric: str = "ndcg@10"
+    version: int = PROFILE_VERSION
+    notes: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.version != PROFILE_VERSION:
+            raise ConfigError(f"fusion profile version {self.version} is not supported (expected {PROFILE_VERSION})")
+        if FALLBACK not in self.languages:
+            raise ConfigError(f"a fusion profile needs fallback weights under {FALLBACK!r}")
+        langs = {k: _normalised(v, 3, f"weights of {k!r}") for k, v in self.languages.items()}
+        object.__setattr__(self, "languages", langs)
+        object.__setattr__(self, "unknown", _normalised(self.unknown, 2, "unknown-language weights"))
+
+    def weights_for(self, lang: str | None) -> tuple[float, ...]:
+        """``(same, other, dense)`` for a detected language, ``(bm25, dense)`` when ``lang`` is None."""
+        if lang is None:
+            return self.unknown
+        return self.languages.get(lang, self.languages[FALLBACK])
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["languages"] = {k: list(v) for k, v in sorted(self.languages.items())}
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | Mapping) -> FusionProfile:
+        data = json.loads(text) if isinstance(text, str) else dict(text)
+        try:
+            return cls(encoder_fingerprint=str(data["encoder_fingerprint"]),
+                       languages={k: tuple(v) for k, v in data["languages"].items()},
+                       unknown=tuple(data.get("unknown", (0.3, 0.7))), fitted_on=tuple(data.get("fitted_on", ())),
+                       metric=data.get("metric", "ndcg@10"), version=int(data.get("version", PROFILE_VERSION)),
+                       notes=dict(data.get("notes", {})))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"not a fusion profile: {exc}") from None

@@ -1,0 +1,107 @@
+"""Fitting language-aware fusion weights offline, from saved per-leg runs (no re-querying per candidate).
+
+Input per benchmark: one TREC run per leg (``bm25_same``, ``bm25_other``, ``bm25_base``, ``dense``; see
+``benchmarks/fusion_legs.py``), each query's detected language, and the qrels. For every query language
+of the training languages, a grid over the weight simplex picks the ``(same, other, dense)`` weights with
+the best mean nDCG@10 over that language's queries (pooled across benchmarks); the ``*`` fallback is fitted
+on all training-language queries together, and the ``unknown`` ``(bm25, dense)`` weights on the queries
+whose language was not detected. Weights are fitted only on benchmarks and languages the caller passes
+(the training languages), never on the evaluation sets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from lacl_search.core import fusion
+from lacl_search.core.fusion_profile import FALLBACK, FusionProfile
+from lacl_search.evaluation import metrics
+
+log = logging.getLogger(__name__)
+
+Run = Mapping[str, Mapping[str, float]]
+
+
+@dataclass(frozen=True)
+class LegRuns:
+    """One benchmark's per-leg runs, query languages and qrels."""
+
+    name: str
+    legs: Mapping[str, Run]
+    query_langs: Mapping[str, str | None]
+    qrels: Mapping[str, Mapping[str, int]]
+
+
+def simplex(n: int, step: float) -> list[tuple[float, ...]]:
+    """Every weight vector of ``n`` non-negative multiples of ``step`` summing to 1."""
+    units = round(1 / step)
+    return [tuple(c / units for c in combo) + ((units - sum(combo)) / units,)
+            for combo in itertools.product(range(units + 1), repeat=n - 1) if sum(combo) <= units]
+
+
+def fuse_query(legs: Mapping[str, Run], qid: str, lang: str | None, weights: Sequence[float]) -> dict[str, float]:
+    """The language-aware fusion of one query's legs (min-max per leg, weighted mean; absent legs = 0)."""
+    names = ("bm25_same", "bm25_other", "dense") if lang is not None else ("bm25_base", "dense")
+    return fusion.min_max_fusion([legs[name].get(qid, {}) for name in names], list(weights))
+
+
+def fuse_benchmark(bench: LegRuns, profile: FusionProfile, depth: int = 100) -> dict[str, dict[str, float]]:
+    """The run language-aware fusion gives on ``bench`` with ``profile``."""
+    out = {}
+    for qid in bench.qrels:
+        lang = bench.query_langs.get(qid)
+        out[qid] = dict(fusion.top_k(fuse_query(bench.legs, qid, lang, profile.weights_for(lang)), depth))
+    return out
+
+
+def _best(benches: Sequence[LegRuns], selected: Mapping[str, list[str]], unknown: bool, step: float,
+          metric: str) -> tuple[tuple[float, ...], float]:
+    """The grid point with the best mean ``metric`` over the selected queries (ties: the first found)."""
+    best, best_value = None, -1.0
+    for weights in simplex(2 if unknown else 3, step):
+        values = []
+        for bench in benches:
+            qids = selected.get(bench.name, [])
+            if not qids:
+                continue
+            run = {q: fuse_query(bench.legs, q, None if unknown else bench.query_langs[q], weights) for q in qids}
+            per = metrics.per_query({q: bench.qrels[q] for q in qids}, run)
+            values += [v[metric] for v in per.values()]
+        value = sum(values) / len(values) if values else 0.0
+        if value > best_value + 1e-12:
+            best, best_value = weights, value
+    return best or ((1.0, 0.0, 0.0) if not unknown else (0.5, 0.5)), best_value
+
+
+def fit_profile(benches: Sequence[LegRuns], *, languages: Sequence[str], encoder_fingerprint: str,
+                step: float = 0.1, metric: str = "ndcg@10", min_queries: int = 30) -> FusionProfile:
+    """Fit per-language weights on ``benches`` for the query languages in ``languages``.
+
+    Languages with fewer than ``min_queries`` queries get no entry of their own (they use ``*``).
+    """
+    allowed = set(languages)
+    by_lang: dict[str, dict[str, list[str]]] = {}
+    unknown: dict[str, list[str]] = {}
+    for bench in benches:
+        for qid in bench.qrels:
+            lang = bench.query_langs.get(qid)
+            if lang is None:
+                unknown.setdefault(bench.name, []).append(qid)
+            elif lang in allowed:
+                by_lang.setdefault(lang, {}).setdefault(bench.name, []).append(qid)
+    weights: dict[str, tuple[float, ...]] = {}
+    notes: dict[str, float] = {}
+    pooled: dict[str, list[str]] = {}
+    for lang, selected in sorted(by_lang.items()):
+        for name, qids in selected.items():
+            pooled.setdefault(name, []).extend(qids)
+        if sum(map(len, selected.values())) >= min_queries:
+            weights[lang], notes[lang] = _best(benches, selected, False, step, metric)
+            log.info("%s: weights %s, %s %.4f", lang, weights[lang], metric, notes[lang])
+    weights[FALLBACK], notes[FALLBACK] = _best(benches, pooled, False, step, metric)
+    unknown_weights, notes["unknown"] = _best(benches, unknown, True, step, metric)
+    return FusionProfile(encoder_fingerprint=encoder_fingerprint, languages=weights, unknown=unknown_weights,
+                         fitted_on=tuple(sorted(b.name for b in benches)), metric=metric, notes=notes)

@@ -1,0 +1,142 @@
+"""The load job: incremental writes into the alias's index, or a safe, resumable rebuild behind the alias.
+
+:func:`load_documents` picks its target with :func:`prepare_target`:
+
+- the index behind the alias built with the same model (``existing``): written in place, unchanged
+  documents skipped;
+- else (new model, ``rebuild``, or no index yet) an index of this alias left ``building`` by an earlier
+  run of the same model (``resumed``: what it holds is skipped), else a new one (``new``).
+
+A built index replaces the serving one only when it holds every valid input document
+(:func:`finish_build`: ``failed == 0`` and its count equals the number of distinct valid ids, after
+deleting the ids the input lacks); otherwise the alias stays where it was and the index is kept, still
+``building``, for the next run to resume. Old indices are deleted only after a successful switch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from opensearchpy import OpenSearch
+
+from lacl_search.core.encoder import Encoder
+from lacl_search.core.types import Document
+
+from . import versions
+from .bulk import BulkOptions, ClusterDown, write_chunks
+from .incremental import missing_deletes
+from .pipeline import IndexReport, index_documents
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Options of :func:`load_documents`.
+
+    Attributes:
+        model_name: the model's name as given (recorded in ``_meta``).
+        rebuild: build (or resume) a concrete index other than the serving one, then switch the alias.
+        keep_old: keep the indices the alias pointed to before a switch.
+        delete_missing: delete documents of the serving index the input lacks (a rebuild always does).
+        replicas: replicas after loading (None: auto-expand 0-1).
+        bulk: batching, retry, concurrency and compression settings.
+        extra_meta: more ``_meta`` entries (e.g. a corpus fingerprint).
+    """
+
+    model_name: str = "default"
+    rebuild: bool = False
+    keep_old: bool = False
+    delete_missing: bool = False
+    replicas: int | None = None
+    bulk: BulkOptions = field(default_factory=BulkOptions)
+    extra_meta: dict | None = None
+
+
+@dataclass
+class LoadResult:
+    """Where a load went and how it ended (``switched``: the alias now points at ``index``)."""
+
+    index: str
+    mode: str  # existing | resumed | new
+    switched: bool = False
+    count: int | None = None
+    problem: str | None = None
+
+
+def prepare_target(client: OpenSearch, alias: str, encoder: Encoder, options: LoadOptions) -> LoadResult:
+    """Choose (or create) the concrete index this run writes into (see the module docstring)."""
+    versions.check_index_name(alias)
+    fingerprint = encoder.fingerprint()
+    if not options.rebuild:
+        existing = versions.find_index(client, alias, model_fingerprint=fingerprint)
+        if existing:
+            log.info("writing into %s (behind alias %s, same model): unchanged documents are skipped", existing, alias)
+            return LoadResult(existing, "existing")
+    unfinished = versions.find_unfinished(client, alias, fingerprint)
+    if unfinished:
+        log.info("resuming the unfinished build %s of alias %s", unfinished, alias)
+        return LoadResult(unfinished, "resumed")
+    return LoadResult(versions.create_index(client, alias, encoder, options.model_name, options.extra_meta), "new")
+
+
+def delete_missing(client: OpenSearch, index: str, keep: set[str], options: BulkOptions,
+                   report: IndexReport) -> None:
+    """Delete the documents of ``index`` whose id is not in ``keep``; counted in ``report.deleted``."""
+    client.indices.refresh(index=index)
+    write_chunks(client, missing_deletes(client, index, keep), options, ClusterDown(),
+                 lambda outcome: report.add(outcome, None))
+
+
+def finish_build(client: OpenSearch, alias: str, target: LoadResult, report: IndexReport, valid: int,
+                 options: LoadOptions) -> LoadResult:
+    """Move ``alias`` to a built index only if it is complete; else keep serving the old one.
+
+    Args:
+        valid: distinct input document ids the cluster did not refuse (what the index must hold).
+    """
+    client.indices.refresh(index=target.index)
+    target.count = client.count(index=target.index)["count"]
+    if report.failed or target.count != valid:
+        target.problem = (f"index {target.index} is incomplete ({target.count} of {valid} documents, "
+                          f"{report.failed} failed): alias {alias!r} left unchanged; re-run to resume it")
+        log.error(target.problem)
+        return target
+    versions.finish_loading(client, target.index, options.replicas)
+    versions.set_build_state(client, target.index, versions.COMPLETE)
+    versions.switch_alias(client, alias, target.index, delete_old=not options.keep_old)
+    target.switched = True
+    return target
+
+
+def load_documents(client: OpenSearch, alias: str, encoder: Encoder, docs: Iterable[Document], *,
+                   options: LoadOptions | None = None,
+                   on_failure: Callable[[str, str], None] | None = None) -> tuple[str, IndexReport]:
+    """Embed ``docs`` into the index behind ``alias``; return the concrete index and the report.
+
+    A re-run skips unchanged documents (``report.skipped``). A new or resumed build replaces the
+    serving index only when complete; :func:`load` returns the full :class:`LoadResult` (whether the
+    alias moved, and why not).
+    """
+    result, report = load(client, alias, encoder, docs, options=options, on_failure=on_failure)
+    return result.index, report
+
+
+def load(client: OpenSearch, alias: str, encoder: Encoder, docs: Iterable[Document], *,
+         options: LoadOptions | None = None,
+         on_failure: Callable[[str, str], None] | None = None) -> tuple[LoadResult, IndexReport]:
+    """:func:`load_documents`, returning the :class:`LoadResult` too."""
+    options = options or LoadOptions()
+    target = prepare_target(client, alias, encoder, options)
+    building = target.mode != "existing"
+    seen: set[str] | None = set() if building or options.delete_missing else None
+    report = index_documents(client, target.index, encoder, docs, options=options.bulk, on_failure=on_failure,
+                             incremental=target.mode != "new", seen=seen)
+    if seen is not None and target.mode != "new" and not report.outage:
+        delete_missing(client, target.index, seen, options.bulk, report)
+    if not building:
+        client.indices.refresh(index=target.index)
+        return target, report
+    return finish_build(client, alias, target, report, len(seen or ()) - report.refused, options), report

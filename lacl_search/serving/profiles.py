@@ -1,0 +1,48 @@
+"""Fusion profiles in the index: stored in the mapping's ``_meta`` next to the model's fingerprint.
+
+A profile is used only by an index filled by the encoder it was fitted for (same
+``model_fingerprint``); a new model means a new concrete index without a profile until one is fitted.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from opensearchpy import OpenSearch
+
+from lacl_search.core.fusion_profile import FusionProfile
+
+log = logging.getLogger(__name__)
+META_KEY = "fusion_profile"
+
+
+def _concrete(client: OpenSearch, index: str) -> dict[str, dict]:
+    mapping = client.indices.get_mapping(index=index)
+    return {name: body["mappings"].get("_meta", {}) for name, body in mapping.items()}
+
+
+def attach(client: OpenSearch, index: str, profile: FusionProfile) -> list[str]:
+    """Store ``profile`` in the ``_meta`` of every concrete index behind ``index`` filled by its encoder;
+    return those indices (empty: none matches the profile's encoder)."""
+    stored = []
+    for name, meta in _concrete(client, index).items():
+        if meta.get("model_fingerprint") != profile.encoder_fingerprint:
+            continue
+        client.indices.put_mapping(index=name, body={"_meta": {**meta, META_KEY: profile.to_json()}})
+        stored.append(name)
+    return sorted(stored)
+
+
+def in_mapping(mapping: dict, encoder_fingerprint: str | None) -> FusionProfile | None:
+    """The profile in a ``GET _mapping`` answer for this encoder, or None (none, or one for another model)."""
+    for body in mapping.values():
+        meta = body["mappings"].get("_meta", {})
+        raw = meta.get(META_KEY)
+        if raw and meta.get("model_fingerprint") == encoder_fingerprint:
+            return FusionProfile.from_json(raw)
+    return None
+
+
+def find(client: OpenSearch, index: str, encoder_fingerprint: str | None) -> FusionProfile | None:
+    """The profile stored for ``index`` and this encoder, or None (no profile, or one for another model)."""
+    return in_mapping(client.indices.get_mapping(index=index), encoder_fingerprint)

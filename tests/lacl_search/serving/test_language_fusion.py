@@ -1,0 +1,46 @@
+"""Language-aware hybrid search on a real OpenSearch: the profile in _meta, both fusion sides, auto."""
+
+from __future__ import annotations
+
+import pytest
+
+from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.errors import ConfigError
+from lacl_search.evaluation import beir
+from lacl_search.serving import profiles
+from lacl_search.serving.indexing import LoadOptions, load_documents
+from lacl_search.serving.search import Searcher
+from tests.support import FIXTURES
+from tests.tiny_encoder import build_tiny_encoder
+
+pytestmark = pytest.mark.integration
+
+
+def test_profile_is_used_by_auto_and_gives_the_same_ranking_on_both_sides(os_client, index_name):
+    tiny = build_tiny_encoder(seed=3).eval()
+    load_documents(os_client, index_name, tiny, beir.iter_corpus(FIXTURES / "beir-mini"),
+                   options=LoadOptions(model_name="tiny"))
+    query = "Bibliothek XML Dokumente"
+    with pytest.raises(ConfigError, match="no fusion profile"):
+        Searcher(os_client, index=index_name, encoder=tiny).search(query, mode="hybrid", fusion="language")
+    other = FusionProfile(encoder_fingerprint="another-model", languages={"*": (1, 0, 0)})
+    assert profiles.attach(os_client, index_name, other) == []  # fitted for another encoder: refused
+
+    # all weight on the German partition: only German documents can score
+    german = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (1.0, 0.0, 0.0)}, unknown=(1, 0))
+    assert profiles.attach(os_client, index_name, german)
+    rankings = {}
+    for side in ("server", "client"):
+        searcher = Searcher(os_client, index=index_name, encoder=tiny, fusion_side=side)
+        hits = searcher.search(query, mode="hybrid", k=3, query_lang="de")  # fusion "auto": the profile
+        assert hits[0].doc_id == "xml-de" and hits[0].scores["fused"] == pytest.approx(1.0)
+        rankings[side] = [h.doc_id for h in hits if h.score > 0]
+    assert rankings["server"] == rankings["client"] and all(d.endswith("-de") for d in rankings["server"])
+
+    dense_only = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.0, 0.0, 1.0)})
+    profiles.attach(os_client, index_name, dense_only)
+    searcher = Searcher(os_client, index=index_name, encoder=tiny)
+    fused = [h.doc_id for h in searcher.search(query, mode="hybrid", k=5, fusion="language", query_lang="de")]
+    assert fused == [h.doc_id for h in searcher.search(query, mode="dense", k=5)]
+    minmax = searcher.search(query, mode="hybrid", k=5, fusion="minmax", query_lang="de")
+    assert [h.doc_id for h in minmax] != fused or minmax[0].scores["bm25"] is not None  # minmax keeps BM25

@@ -1,0 +1,43 @@
+"""Language-aware hybrid requests (golden) and their client-side fusion."""
+
+import pytest
+
+from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.core.request import SearchRequest
+from lacl_search.serving import language_plan
+
+PROFILE = FusionProfile(encoder_fingerprint="f", languages={"de": (0.2, 0.1, 0.7), "*": (0.3, 0.1, 0.6)},
+                        unknown=(0.4, 0.6))
+
+
+def test_server_plan_partitions_the_lexical_leg_by_the_query_language():
+    plan = language_plan.server_plan(SearchRequest(query="Bilder", k=5), [0.0, 1.0], "de", PROFILE)
+    subqueries = plan.body["query"]["hybrid"]["queries"]
+    assert [list(q) for q in subqueries] == [["bool"], ["bool"], ["knn"]]
+    assert subqueries[0]["bool"]["filter"] == [{"term": {"lang": "de"}}]
+    assert subqueries[1]["bool"]["must_not"] == [{"term": {"lang": "de"}}]
+    weights = plan.pipeline["phase_results_processors"][0]["normalization-processor"]["combination"]
+    assert weights["parameters"]["weights"] == [0.2, 0.1, 0.7] and plan.pipeline_name == "lacl-minmax-0.20-0.10-0.70"
+
+
+def test_undetected_language_uses_two_legs_and_the_unknown_weights():
+    plan = language_plan.server_plan(SearchRequest(query="xyz", k=5), [1.0], None, PROFILE)
+    assert len(plan.body["query"]["hybrid"]["queries"]) == 2
+    assert plan.pipeline_name == "lacl-minmax-0.40-0.60"
+    assert language_plan.server_plan(SearchRequest(query="q"), [1.0], "sk", PROFILE).pipeline_name == \
+        "lacl-minmax-0.30-0.10-0.60"  # no weights of its own: the fallback
+
+
+def _response(scores: dict[str, float]) -> dict:
+    return {"hits": {"hits": [{"_id": d, "_score": s, "_source": {"doc_id": d}} for d, s in scores.items()]}}
+
+
+def test_client_fusion_mirrors_the_pipeline_arithmetic():
+    request = SearchRequest(query="q", k=2, offset=1)
+    responses = [_response({"a": 3.0, "b": 1.0}), _response({"c": 9.0, "d": 1.0}), _response({"b": 0.9, "c": 0.5})]
+    hits = language_plan.fuse_on_client(request, responses, "de", PROFILE)
+    # a: 0.2*1; b: 0.2*0 + 0.7*1; c: 0.1*1 + 0.7*0; d: 0 -> ranking b, a, c, d; page 2 starts at a
+    assert [h.doc_id for h in hits] == ["a", "c"]
+    assert hits[0].score == pytest.approx(0.2) and hits[0].scores == {"bm25": 3.0, "dense": None, "fused": 0.2}
+    assert len(language_plan.client_bodies(request, [1.0], "de")) == 3
+    assert len(language_plan.client_bodies(request, [1.0], None)) == 2
