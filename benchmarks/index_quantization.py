@@ -76,7 +76,8 @@ def main() -> int:
     q_emb = encoder.encode_queries(bench.queries)  # [Q, dim]
     w = sys.stdout.write
     w(f"{bench.name}: {len(bench.doc_ids)} documents, {len(bench.query_ids)} queries, dim {encoder.dim}, "
-      f"backend {getattr(encoder, 'backend', 'torch')}\n\n| vectors | bytes/doc | nDCG@10 | R@100 |\n|---|---|---|---|\n")
+      f"backend {getattr(encoder, 'backend', 'torch')}\n\n")
+    w("| vectors | bytes/doc | nDCG@10 | R@100 |\n|---|---|---|---|\n")
     for sq in (False, True):
         name = f"bench-sq-{uuid.uuid4().hex[:8]}"
         try:

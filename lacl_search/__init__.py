@@ -19,7 +19,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     # core
     "Encoder": "lacl_search.core.encoder",
-    "EncoderConfig": "lacl_search.core.encoder",
+    "EncoderConfig": "lacl_search.core.encoding",
+    "load_encoder": "lacl_search.core.encoding",
     "Document": "lacl_search.core.types",
     "Hit": "lacl_search.core.types",
     "Mode": "lacl_search.core.types",
@@ -75,7 +76,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers see the real names
-    from lacl_search.core.encoder import Encoder, EncoderConfig  # noqa: F401
+    from lacl_search.core.encoder import Encoder  # noqa: F401
+    from lacl_search.core.encoding import EncoderConfig, load_encoder  # noqa: F401
     from lacl_search.core.filters import And, Not, Or, Range, Term, Terms  # noqa: F401
     from lacl_search.core.request import SearchRequest  # noqa: F401
     from lacl_search.core.settings import ClusterSettings  # noqa: F401

@@ -3,9 +3,20 @@
 # Debian's translated package descriptions, ingest a multilingual corpus, run cross-lingual queries,
 # and launch the Gradio demo on it (its URL is the last line; pass --no-demo to stop before it).
 # Re-running re-uses every download (Python packages, OpenSearch, model, apt lists).
+#
+# --adapt: then also train the full-method encoder on the DDTP training files (~11 min on 2 cores),
+# re-embed the corpus into a new index behind the same alias (the base index is kept) and open the demo
+# with the adapted and base encoders side by side: scripts/adapt.sh, settings in its ADAPT_* variables.
 set -euo pipefail
 DEMO=1
-[ "${1:-}" = "--no-demo" ] && DEMO=0
+ADAPT=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-demo) DEMO=0 ;;
+    --adapt) ADAPT=1 ;;
+    *) echo "usage: bash scripts/quickstart.sh [--adapt] [--no-demo]" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 VENV=$(bash scripts/setup.sh)
 DEPS="${LACL_VENV:-${LACL_HOME:-$HOME/.cache/lacl-search}/venv}"
@@ -15,9 +26,13 @@ INDEX="${LACL_INDEX:-ddtp}"
 
 URL=$(lacl-search opensearch start | tail -n 1)
 export OPENSEARCH_URL="$URL"
-MODEL=$(lacl-search model install | tail -n 1)
+# the default encoder, exported to the fastest backend that passed the quality gate (docs/encoding.md)
+MODEL=$(lacl-search model install --backend onnx-fp32 | tail -n 1)
 lacl-search data ddtp --out "$DATA"
-lacl-search ingest --input "$DATA/quickstart/corpus.jsonl" --index "$INDEX" --id-field _id --no-progress
+lacl-search ingest --input "$DATA/quickstart/corpus.jsonl" --index "$INDEX" --id-field _id \
+  --metadata-field group --no-progress
+# language-aware fusion weights fitted for this encoder on the dev benchmarks (docs/fusion.md)
+lacl-search fusion apply --index "$INDEX" --profile configs/fusion/multilingual-e5-small-q4.json
 
 while IFS= read -r query; do
   [ -n "$query" ] || continue
@@ -30,7 +45,10 @@ done < <(python -c 'import json,sys; [print(json.loads(l)["text"]) for l in open
 echo
 echo "OpenSearch: $URL   index: $INDEX   model: $MODEL"
 echo "Try: $VENV/bin/lacl-search search --index $INDEX --mode dense 'Werkzeug zum Komprimieren von Bildern'"
+if [ "$ADAPT" = 1 ]; then
+  ADAPT_DATA="$DATA" ADAPT_INDEX="$INDEX" ADAPT_DEMO="$DEMO" exec bash scripts/adapt.sh
+fi
 if [ "$DEMO" = 1 ]; then
   echo "Starting the demo (Ctrl-C to stop; OpenSearch keeps running: lacl-search opensearch stop)"
-  exec lacl-search demo --index "$INDEX"
+  exec lacl-search demo --index "$INDEX" --group-by group
 fi

@@ -38,7 +38,7 @@ def detect_language(text: str) -> str | None:
     return detect(text)
 
 
-def _controls() -> tuple[gr.Radio, gr.Slider, gr.Slider, gr.CheckboxGroup]:
+def _controls(grouping: bool) -> tuple:
     with gr.Row():
         mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Mode (Results tab)", elem_id="lacl-mode")
         weight = gr.Slider(
@@ -50,10 +50,16 @@ def _controls() -> tuple[gr.Radio, gr.Slider, gr.Slider, gr.CheckboxGroup]:
             elem_id="lacl-weight",
         )
         k = gr.Slider(1, MAX_K, value=10, step=1, label="Results per ranking", elem_id="lacl-k")
-    langs = gr.CheckboxGroup(
-        choices=[], label="Only documents in these languages (none ticked: all)", elem_id="lacl-langs"
-    )
-    return mode, weight, k, langs
+    with gr.Row():
+        langs = gr.CheckboxGroup(
+            choices=[], label="Only documents in these languages (none ticked: all)", elem_id="lacl-langs"
+        )
+        prefer = gr.CheckboxGroup(
+            choices=[], label="Prefer these languages (others stay in the ranking)", elem_id="lacl-prefer"
+        )
+    group = gr.Checkbox(value=grouping, visible=grouping, label="One hit per translation set (other languages as "
+                        "badges)", elem_id="lacl-group")
+    return mode, weight, k, langs, prefer, group
 
 
 def _result_panels(names: Sequence[str]) -> tuple[list[gr.HTML], gr.HTML, list[gr.HTML]]:
@@ -89,29 +95,33 @@ def _query_row() -> tuple[gr.Textbox, gr.Button]:
     return query, button
 
 
-def _event_functions(searchers: Mapping[str, SearcherLike], index: str, detect: Detector) -> tuple:
+def _event_functions(searchers: Mapping[str, SearcherLike], index: str, detect: Detector,
+                     group_by: str | None) -> tuple:
     """The three functions Gradio calls: click/submit, page load, and the ``search`` API endpoint."""
     main = next(iter(searchers.values()))
 
-    def on_search(text: str, mode: str, k: float, weight: float, langs: list[str]) -> tuple[str, ...]:
-        options = handlers.Options.from_widgets(mode, k, weight, langs)
+    def on_search(text: str, mode: str, k: float, weight: float, langs: list[str], prefer: list[str],
+                  grouped: bool) -> tuple[str, ...]:
+        options = handlers.Options.from_widgets(mode, k, weight, langs, prefer, group_by if grouped else None)
         view = handlers.search_page(searchers, index, detect, text, options)
         return (view.language, view.results, *(view.columns[m] for m in MODES), *view.compare)
 
-    def on_load() -> tuple[str, gr.CheckboxGroup]:
+    def on_load() -> tuple[str, gr.CheckboxGroup, gr.CheckboxGroup]:
         html_, choices = handlers.load_header(searchers, index)
-        return html_, gr.CheckboxGroup(choices=choices)
+        return html_, gr.CheckboxGroup(choices=choices), gr.CheckboxGroup(choices=choices)
 
     def search(
-        query: str, mode: str = "hybrid", k: int = 10, weight: float = 0.5, langs: list[str] | None = None
+        query: str, mode: str = "hybrid", k: int = 10, weight: float = 0.5, langs: list[str] | None = None,
+        prefer: list[str] | None = None, grouped: bool = False,
     ) -> dict:
-        """Search the index (mode bm25, dense or hybrid; weight = dense share of hybrid; langs = filter).
+        """Search the index (mode bm25, dense or hybrid; weight = dense share of hybrid; langs = filter;
+        prefer = languages ranked first; grouped = one hit per translation set).
 
-        Returns {query, language, mode, hits: [{doc_id, lang, title, text, score, scores, highlights}],
-        error}; a refused query or an unreachable cluster raises an error with a one-line message.
+        Returns {query, language, mode, hits: [{doc_id, lang, title, text, score, scores, highlights,
+        variants}], error}; a refused query or an unreachable cluster raises an error with a one-line message.
         """
         try:
-            options = handlers.Options.from_widgets(mode, k, weight, langs)
+            options = handlers.Options.from_widgets(mode, k, weight, langs, prefer, group_by if grouped else None)
         except handlers.QueryError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         answer = handlers.api_search(main, index, detect, query, options)
@@ -127,6 +137,7 @@ def build_demo(
     index: str,
     detect: Detector | None = None,
     examples: Sequence[str] = EXAMPLES,
+    group_by: str | None = None,
 ) -> gr.Blocks:
     """Build the demo page (not launched).
 
@@ -136,6 +147,7 @@ def build_demo(
         index: index or alias name, shown in the header and in messages.
         detect: text -> ISO 639-1 code or None; default :func:`detect_language`.
         examples: example queries (several languages and scripts).
+        group_by: metadata key of translation sets; when set, a checkbox groups hits by it.
 
     Returns:
         The Blocks app, with the JSON API endpoint ``/search`` for ``gradio_client``.
@@ -143,17 +155,18 @@ def build_demo(
     if not searchers:
         raise ValueError("build_demo needs at least one searcher")
     names = list(searchers)
-    on_search, on_load, search = _event_functions(searchers, index, detect or detect_language)
+    on_search, on_load, search = _event_functions(searchers, index, detect or detect_language, group_by)
     with gr.Blocks(title="lacl-search demo", analytics_enabled=False) as demo:
         header = gr.HTML(render.header_html(index, None, names, None), elem_id="lacl-header")
         query, button = _query_row()
         detected = gr.HTML(render.language_badge(None), elem_id="lacl-detected")
-        mode, weight, k, langs = _controls()
+        mode, weight, k, langs, prefer, group = _controls(group_by is not None)
         gr.Examples(examples=[[q] for q in examples], inputs=[query], label="Examples")
         columns, results, compare = _result_panels(names)
-        inputs, outputs = [query, mode, k, weight, langs], [detected, results, *columns, *compare]
+        inputs = [query, mode, k, weight, langs, prefer, group]
+        outputs = [detected, results, *columns, *compare]
         gr.on([button.click, query.submit], on_search, inputs, outputs, api_visibility="private")
-        demo.load(on_load, None, [header, langs], api_visibility="private")
+        demo.load(on_load, None, [header, langs, prefer], api_visibility="private")
         gr.api(search, api_name="search")
     return demo
 

@@ -42,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--group-by", metavar="KEY", help="metadata key of translation sets (e.g. group): adds a "
+                   "'one hit per translation set' option")
     ClusterSettings.add_arguments(p)
     p.set_defaults(func=run)
 
@@ -64,7 +66,7 @@ def _warn_model_mismatch(searcher: Searcher, encoder: Encoder, model: str, index
 
 def run(args: argparse.Namespace) -> int:
     """Create the client and encoder(s), build the page, serve it, print its URL, block until Ctrl-C."""
-    from lacl_search.core.encoder import Encoder
+    from lacl_search.core.encoding import load_encoder
     from lacl_search.serving.client import make_client
     from lacl_search.serving.search import Searcher
 
@@ -81,11 +83,11 @@ def run(args: argparse.Namespace) -> int:
         models.append((args.compare_model, args.compare_index or args.index))
     searchers = {}
     for model, index in models:
-        encoder = Encoder.load(model)
+        encoder = load_encoder(model)  # the backend saved with the model (ONNX when exported)
         searcher = Searcher(client, index=index, encoder=encoder)
         _warn_model_mismatch(searcher, encoder, model, index)
         searchers[model if model not in searchers else f"{model} ({index})"] = searcher
-    demo = build_demo(searchers, args.index)
+    demo = build_demo(searchers, args.index, group_by=args.group_by)
     url = launch(demo, args.host, args.port)
     sys.stdout.write(f"{url}\n")
     sys.stdout.flush()

@@ -59,16 +59,20 @@ class Options:
         k: hits per ranking (1 to :data:`MAX_K`).
         weight: dense share of hybrid fusion (0 to 1).
         langs: only documents in these languages (empty: all).
+        prefer: documents in these languages first, the others kept (empty: language-agnostic ranking).
+        group_by: metadata key of translation sets: one hit per set (None: every language version).
     """
 
     mode: Mode = Mode.HYBRID
     k: int = 10
     weight: float = 0.5
     langs: tuple[str, ...] = ()
+    prefer: tuple[str, ...] = ()
+    group_by: str | None = None
 
     @classmethod
-    def from_widgets(cls, mode: str | None, k: float | None, weight: float | None,
-                     langs: Sequence[str] | None) -> Options:
+    def from_widgets(cls, mode: str | None, k: float | None, weight: float | None, langs: Sequence[str] | None,
+                     prefer: Sequence[str] | None = None, group_by: str | None = None) -> Options:
         """Clamp what the widgets (or an API caller) give: a known mode, 1 <= k <= 50, 0 <= weight <= 1."""
         try:
             parsed = Mode.parse(mode or Mode.HYBRID)
@@ -76,7 +80,7 @@ class Options:
             raise QueryError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.") from None
         k_int = min(max(10 if k is None else int(k), 1), MAX_K)
         w = min(max(float(0.5 if weight is None else weight), 0.0), 1.0)
-        return cls(parsed, k_int, w, tuple(langs or ()))
+        return cls(parsed, k_int, w, tuple(langs or ()), tuple(prefer or ()), group_by or None)
 
 
 def build_request(query: str | None, options: Options) -> SearchRequest:
@@ -86,9 +90,19 @@ def build_request(query: str | None, options: Options) -> SearchRequest:
         raise QueryError("Type a query first: any language, any script.")
     try:
         return SearchRequest(query=query, mode=options.mode, k=options.k, weight=options.weight,
-                             langs=options.langs)
+                             langs=options.langs, prefer_langs=options.prefer, group_by=options.group_by)
     except BadInput as exc:
         raise QueryError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
+
+
+def _search_options(request: SearchRequest, mode: str) -> dict:
+    """The keyword options of ``Searcher.search`` for ``request`` in ``mode`` (only the ones set)."""
+    options: dict = {"mode": mode, "k": request.k, "langs": list(request.langs) or None, "weight": request.weight}
+    if request.prefer_langs:
+        options["prefer_langs"] = list(request.prefer_langs)
+    if request.group_by:
+        options["group_by"] = request.group_by
+    return options
 
 
 def validate_query(query: str | None) -> str:
@@ -157,8 +171,7 @@ def run_modes(searcher: SearcherLike, request: SearchRequest, modes: Sequence[st
             out[mode] = render.error_box(fatal)
             continue
         try:
-            hits = searcher.search(request.query, mode=mode, k=request.k, langs=list(request.langs) or None,
-                                   weight=request.weight)
+            hits = searcher.search(request.query, **_search_options(request, mode))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message in the page
             log.warning("%s search failed: %s: %s", mode, type(exc).__name__, exc)
             message = friendly_error(exc, index)
@@ -241,8 +254,7 @@ def api_search(
     try:
         request = build_request(query, options)
         answer["language"] = detect(request.query)
-        hits = searcher.search(request.query, mode=str(request.mode), k=request.k,
-                               langs=list(request.langs) or None, weight=request.weight)
+        hits = searcher.search(request.query, **_search_options(request, str(request.mode)))
     except Exception as exc:  # noqa: BLE001 - the API answers with a message, not a traceback
         if not isinstance(exc, QueryError):
             log.warning("API search failed: %s: %s", type(exc).__name__, exc)

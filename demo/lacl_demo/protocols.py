@@ -31,13 +31,7 @@ class HitLike(Protocol):
 class SearcherLike(Protocol):
     """What the demo needs from ``lacl_search.serving.search.Searcher``."""
 
-    def search(
-        self,
-        query: str,
-        mode: str = "hybrid",
-        k: int = 10,
-        langs: list[str] | None = None,
-        weight: float = 0.5,
-    ) -> Sequence[HitLike]: ...
+    def search(self, query: str, **options: object) -> Sequence[HitLike]:
+        """``options``: ``mode``, ``k``, ``langs``, ``weight`` and, when set, ``prefer_langs``, ``group_by``."""
 
     def index_info(self) -> Mapping[str, object]: ...

@@ -136,11 +136,14 @@ def hit_html(hit: HitLike, rank: int) -> str:
     title = html.escape(hit.title or str(hit.doc_id))
     body = snippet(hit.text, hit.highlights or [])
     parts = score_parts(hit.scores or {})
+    others = getattr(hit, "variants", None) or []
+    variants = (f' <span class="lacl-variants" style="font-size:.8em;color:#6b7280">also in '
+                f'{" ".join(badge(v) for v in others)}</span>' if others else "")
     return (
         f'<div class="lacl-hit" data-doc-id="{doc_id}" data-lang="{html.escape(lang or "")}"'
         f' style="{_HIT_STYLE}">'
         f'<div><span style="color:#6b7280">{rank}.</span> {badge(lang)} <b class="lacl-title">{title}</b> '
-        f'<code style="font-size:.75em;color:#6b7280">{doc_id}</code></div>'
+        f'<code style="font-size:.75em;color:#6b7280">{doc_id}</code>{variants}</div>'
         f'<div class="lacl-snippet" style="margin:.2em 0">{body}</div>'
         f'<div class="lacl-scores" style="font-size:.8em;color:#4b5563">score {_fmt(hit.score)} '
         f"({parts})</div></div>"
@@ -196,4 +199,5 @@ def hit_dict(hit: HitLike) -> dict:
         "score": float(hit.score),
         "scores": dict(hit.scores or {}),
         "highlights": list(hit.highlights or []),
+        "variants": list(getattr(hit, "variants", None) or []),
     }

@@ -32,7 +32,7 @@ import numpy as np
 
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.core.types import Document
-from lacl_search.errors import ConfigError
+from lacl_search.errors import ArtifactMissing, ConfigError
 from lacl_search.serving.indexing import BulkOptions, IndexReport, LoadOptions, LoadResult
 
 from .job import IngestConfig, RejectSink, count_records, summary
@@ -136,10 +136,11 @@ class EncodeAndWrite:
         from lacl_search.serving.indexing.bulk import UNREACHABLE, ClusterDown, write_chunks
 
         out: dict[str, list] = {"doc_id": [], "status": [], "reason": [], "record": [], "encoded": [], "throttled": []}
-        docs = [Document(*json.loads(d)) for d in batch["doc"] if d is not None]
+        # Arrow turns a missing string into None or NaN: test for str
+        docs = [Document(*json.loads(d)) for d in batch["doc"] if isinstance(d, str)]
         for reason, record in zip(batch["reject"], batch["record"], strict=True):
-            if reason is not None:
-                _row(out, None, "rejected", reason, record)
+            if isinstance(reason, str):
+                _row(out, None, "rejected", reason, record if isinstance(record, str) else None)
         encoded_before = self.embedder.encoded
         try:
             actions = self.embedder.actions(list({d.doc_id: d for d in docs}.values()))
@@ -211,12 +212,13 @@ class _Tally:
         report = self.report
         for doc_id, status, reason, record in zip(batch["doc_id"], batch["status"], batch["reason"],
                                                   batch["record"], strict=True):
+            record = record if isinstance(record, str) else None  # Arrow may turn a missing value into NaN
             if status == "rejected":
-                self.sink.reject(Reject(None, reason, record))
+                self.sink.reject(Reject(None, str(reason), record))
                 continue
             self.seen.add(doc_id)
             if status in ("failed", "refused"):
-                report.fail(doc_id, reason.removeprefix("refused by the cluster: "), self.sink.failure,
+                report.fail(doc_id, str(reason).removeprefix("refused by the cluster: "), self.sink.failure,
                             refused=status == "refused")
             else:
                 setattr(report, status, getattr(report, status) + 1)
@@ -232,6 +234,8 @@ def run_ray(config: IngestConfig, settings: ClusterSettings, options: RayOptions
     from lacl_search.serving.indexing import prepare_target
 
     ray, options = _ray(), options or RayOptions()
+    if not Path(config.input).is_file():
+        raise ArtifactMissing(f"input file not found: {config.input}")
     client = connect(settings)
     target: LoadResult = prepare_target(client, config.index, Encoder.load(config.model, device="cpu"), config.load)
     if not ray.is_initialized():

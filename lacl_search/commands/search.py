@@ -47,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fusion-side", choices=["auto", "server", "client"], default="auto",
                    help="fuse in OpenSearch (neural-search plugin) or in Python")
     p.add_argument("--query-lang", help="the query's language (skips detection)")
+    p.add_argument("--group-by", metavar="KEY", help="one hit per value of this metadata key (e.g. a translation set)")
+    p.add_argument("--prefer-lang", action="append", default=[], metavar="LANG",
+                   help="rank documents in this language first without filtering others out (repeatable)")
+    p.add_argument("--prefer-boost", type=float, default=0.2, help="how strongly --prefer-lang ranks first (0-1)")
     p.add_argument("--json", action="store_true", help="print hits as JSON lines")
     batch = p.add_argument_group("batch runs")
     batch.add_argument("--queries", type=Path, help="BEIR queries.jsonl (_id, text[, lang]): search them all")
@@ -70,7 +74,8 @@ def _template(args: argparse.Namespace, query: str, k: int):
 
     node = filters.all_of(*(filters.parse_expression(e) for e in args.filter))
     return SearchRequest(query=query, mode=args.mode, k=k, offset=args.offset, langs=tuple(args.lang), filter=node,
-                         fusion=args.fusion, weight=args.weight, query_lang=args.query_lang,
+                         fusion=args.fusion, weight=args.weight, query_lang=args.query_lang, group_by=args.group_by,
+                         prefer_langs=tuple(args.prefer_lang), prefer_boost=args.prefer_boost,
                          explain=not args.queries)
 
 

@@ -48,12 +48,9 @@ def min_max_normalize(run: Run) -> dict[str, float]:
     return {doc_id: (score - low) / (high - low) for doc_id, score in run.items()}
 
 
-def min_max_fusion(runs: Sequence[Run], weights: Sequence[float]) -> dict[str, float]:
-    """Min-max normalise each run, then take the weighted arithmetic mean (absent = 0).
-
-    Mirrors the ``normalization-processor`` with ``min_max`` + ``arithmetic_mean``: the weighted sum
-    divided by the sum of weights.
-    """
+def weighted_mean(runs: Sequence[Run], weights: Sequence[float]) -> dict[str, float]:
+    """The weighted arithmetic mean of already normalised runs (a document absent from a run counts 0):
+    the weighted sum divided by the sum of weights, as the ``normalization-processor``'s ``arithmetic_mean``."""
     if len(weights) != len(runs):
         raise ValueError(f"{len(weights)} weights for {len(runs)} runs")
     total = float(sum(weights))
@@ -61,9 +58,17 @@ def min_max_fusion(runs: Sequence[Run], weights: Sequence[float]) -> dict[str, f
         raise ValueError("fusion weights must sum to a positive number")
     fused: dict[str, float] = {}
     for run, weight in zip(runs, weights, strict=True):
-        for doc_id, score in min_max_normalize(run).items():
+        for doc_id, score in run.items():
             fused[doc_id] = fused.get(doc_id, 0.0) + weight * score
     return {doc_id: score / total for doc_id, score in fused.items()}
+
+
+def min_max_fusion(runs: Sequence[Run], weights: Sequence[float]) -> dict[str, float]:
+    """Min-max normalise each run, then take the weighted arithmetic mean (absent = 0).
+
+    Mirrors the ``normalization-processor`` with ``min_max`` + ``arithmetic_mean``.
+    """
+    return weighted_mean([min_max_normalize(run) for run in runs], weights)
 
 
 def z_score_normalize(run: Run) -> dict[str, float]:
@@ -82,16 +87,7 @@ def z_score_fusion(runs: Sequence[Run], weights: Sequence[float]) -> dict[str, f
 
     Mirrors the ``normalization-processor`` with ``z_score`` + ``arithmetic_mean`` (OpenSearch >= 3.0).
     """
-    if len(weights) != len(runs):
-        raise ValueError(f"{len(weights)} weights for {len(runs)} runs")
-    total = float(sum(weights))
-    if total <= 0:
-        raise ValueError("fusion weights must sum to a positive number")
-    fused: dict[str, float] = {}
-    for run, weight in zip(runs, weights, strict=True):
-        for doc_id, score in z_score_normalize(run).items():
-            fused[doc_id] = fused.get(doc_id, 0.0) + weight * score
-    return {doc_id: score / total for doc_id, score in fused.items()}
+    return weighted_mean([z_score_normalize(run) for run in runs], weights)
 
 
 def top_k(run: Run, k: int) -> list[tuple[str, float]]:

@@ -124,13 +124,26 @@ class OnnxEncoder(EncodingMixin):
             from safetensors import safe_open
 
             digest = hashlib.sha256(json.dumps(self.config.model_dict(), sort_keys=True).encode())
+            handles = {}
             for name, file, key, shape in self.meta["parameters"]:
-                with safe_open(str(self.folder / file), framework="np") as fh:
-                    flat = fh.get_tensor(key).reshape(-1)
-                sample = flat[:: max(1, flat.size // 256)].astype(np.float32)
+                if file not in handles:
+                    handles[file] = safe_open(str(self.folder / file), framework="np")
+                sample = _strided_sample(handles[file].get_slice(key), shape).astype(np.float32)
                 digest.update(name.encode() + str(tuple(shape)).encode() + sample.tobytes())
             self._fingerprint = digest.hexdigest()[:16]
         return self._fingerprint
+
+
+def _strided_sample(tensor, shape: list[int]) -> np.ndarray:
+    """``flat[::max(1, numel // 256)]`` of a safetensors slice, reading only the rows that hold it."""
+    numel = int(np.prod(shape)) if shape else 1
+    step = max(1, numel // 256)
+    if len(shape) < 2:
+        return tensor[:].reshape(-1)[::step]
+    width = numel // shape[0]
+    flat = np.arange(0, numel, step)
+    rows = {r: tensor[r : r + 1].reshape(-1) for r in np.unique(flat // width).tolist()}
+    return np.array([rows[i // width][i % width] for i in flat.tolist()])
 
 
 def read_export_meta(folder: str | Path) -> dict:

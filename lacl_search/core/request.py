@@ -33,6 +33,12 @@ class SearchRequest:
         weight: hybrid weight of the dense leg in ``[0, 1]`` (BM25 gets ``1 - weight``), for ``minmax``.
         query_lang: the query's language when the caller knows it (skips detection).
         explain: attach each leg's score to hybrid hits (one extra request).
+        group_by: return one hit per value of this metadata key (e.g. a translation set's id): the best
+            ranked one, or one in ``prefer_langs`` when the group has it; its other languages go to
+            ``Hit.variants``.
+        prefer_langs: languages to rank first without filtering the others out.
+        prefer_boost: how much a preferred language adds to a hit's score normalised to [0, 1] within the
+            candidates (0.2: a preferred document overtakes others up to a fifth of the score range above it).
     """
 
     query: str
@@ -45,6 +51,9 @@ class SearchRequest:
     weight: float = 0.5
     query_lang: str | None = None
     explain: bool = True
+    group_by: str | None = None
+    prefer_langs: tuple[str, ...] = ()
+    prefer_boost: float = 0.2
 
     def __post_init__(self) -> None:
         if not isinstance(self.query, str) or not self.query.strip():
@@ -60,20 +69,31 @@ class SearchRequest:
             raise BadInput(f"offset + k must be at most {MAX_WINDOW}, got {self.offset + self.k}")
         if not 0.0 <= float(self.weight) <= 1.0:
             raise BadInput(f"weight must lie in [0, 1], got {self.weight}")
-        if isinstance(self.langs, str):
-            raise BadInput("langs takes a list of language codes, not one string")
-        langs = tuple(dict.fromkeys(code for code in (normalize_lang(x) for x in self.langs) if code))
+        if isinstance(self.langs, str) or isinstance(self.prefer_langs, str):
+            raise BadInput("langs and prefer_langs take a list of language codes, not one string")
+        if not 0.0 <= float(self.prefer_boost) <= 1.0:
+            raise BadInput(f"prefer_boost must lie in [0, 1], got {self.prefer_boost}")
+        if self.group_by is not None and not str(self.group_by).strip():
+            raise BadInput("group_by names a metadata key")
+        langs = tuple(dict.fromkeys(code for code in (normalize_lang(x) for x in self.langs or ()) if code))
         object.__setattr__(self, "query", query)
         object.__setattr__(self, "mode", Mode.parse(self.mode))
         object.__setattr__(self, "fusion", Fusion.parse(self.fusion))
         object.__setattr__(self, "weight", float(self.weight))
         object.__setattr__(self, "langs", langs)
+        prefer = tuple(dict.fromkeys(code for code in (normalize_lang(x) for x in self.prefer_langs or ()) if code))
+        object.__setattr__(self, "prefer_langs", prefer)
         object.__setattr__(self, "query_lang", normalize_lang(self.query_lang))
 
     @property
     def window(self) -> int:
         """How many hits the page reaches down to (``offset + k``)."""
         return self.offset + self.k
+
+    @property
+    def reranks(self) -> bool:
+        """Whether hits are grouped or re-ranked on the client after retrieval."""
+        return self.group_by is not None or bool(self.prefer_langs)
 
     def combined_filter(self) -> F.Filter | None:
         """The language restriction and the structured filter, ANDed."""

@@ -49,8 +49,9 @@ class Fusion(_Choice):
     ``wrrf``: RRF with per-leg weights (server-side from OpenSearch 3.x);
     ``language``: language-aware fusion with the index's fitted profile
     (:mod:`lacl_search.core.fusion_profile`);
-    ``auto`` (the default): ``language`` where the index has a profile fitted for the encoder, else ``minmax``. Every option also runs on the
-    client, so each works on both server lines (:mod:`lacl_search.serving.cluster`).
+    ``auto`` (the default): ``language`` where the index has a profile fitted for the encoder, else
+    ``minmax``. Every option also runs on the client, so each works on both server lines
+    (:mod:`lacl_search.serving.cluster`).
     """
 
     MINMAX = "minmax"
@@ -93,6 +94,7 @@ class Hit:
         scores: score parts: ``bm25``, ``dense`` (raw, per retriever) and ``fused`` (None when absent).
         highlights: BM25 highlight fragments with ``<em>`` tags.
         metadata: the document's metadata.
+        variants: with grouping, the languages of the group's other documents among the candidates.
     """
 
     doc_id: str
@@ -103,3 +105,4 @@ class Hit:
     scores: dict[str, float | None] = field(default_factory=dict)
     highlights: list[str] = field(default_factory=list)
     metadata: dict = field(default_factory=dict)
+    variants: list[str] = field(default_factory=list)

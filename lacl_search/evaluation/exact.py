@@ -9,6 +9,7 @@ corpus holds several languages.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -128,5 +129,7 @@ def subsample_corpus(bench: Benchmark, max_docs: int, seed: int = 0) -> Benchmar
         doc_ids=[bench.doc_ids[i] for i in rows],
         documents=[bench.documents[i] for i in rows],
         doc_langs=[bench.doc_langs[i] for i in rows],
-        corpus_key=f"{bench.corpus_key}:{max_docs}:{seed}",
+        # the kept rows depend on the benchmark's judged documents: benchmarks sharing one corpus file
+        # (the X -> en sets) must not share a capped corpus's cached embeddings
+        corpus_key=f"{bench.corpus_key}:{max_docs}:{seed}:{hashlib.sha256(str(rows).encode()).hexdigest()[:16]}",
     )

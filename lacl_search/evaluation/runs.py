@@ -96,15 +96,20 @@ def fuse_runs(runs: Sequence[Mapping[str, Mapping[str, float]]], *, method: Fusi
     if len(runs) < 2:
         raise BadInput("fusion takes at least two runs")
     # RRF sums 1 / (k + rank) per run (weight 1 each, Cormack et al.); min-max takes a weighted mean
-    weights = list(weights) if weights is not None else [1.0 if method is Fusion.RRF else 1.0 / len(runs)] * len(runs)
+    rank_based = method in (Fusion.RRF, Fusion.WRRF)
+    weights = list(weights) if weights is not None else [1.0 if rank_based else 1.0 / len(runs)] * len(runs)
     if len(weights) != len(runs):
         raise BadInput(f"{len(weights)} weights for {len(runs)} runs")
     out: Run = {}
     for qid in sorted(set().union(*runs)):
         per_query = [run.get(qid, {}) for run in runs]
-        if method is Fusion.RRF:
+        if method in (Fusion.RRF, Fusion.WRRF):
             fused = fusion.reciprocal_rank_fusion(per_query, weights=weights)
-        else:
+        elif method is Fusion.ZSCORE:
+            fused = fusion.z_score_fusion(per_query, weights)
+        elif method is Fusion.MINMAX:
             fused = fusion.min_max_fusion(per_query, weights)
+        else:
+            raise BadInput(f"offline fusion takes minmax, rrf, wrrf or zscore, not {method}")
         out[qid] = dict(fusion.top_k(fused, depth))
     return out

@@ -12,13 +12,12 @@ import logging
 from collections.abc import Sequence
 
 from lacl_search.core.encoder import Encoder
-from lacl_search.core.filters import Filter
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.core.types import Fusion, Hit, Mode
 from lacl_search.errors import BadInput
-from lacl_search.serving import cluster, language_plan, plan, profiles
+from lacl_search.serving import cluster, language_plan, plan, postprocess, profiles
 from lacl_search.serving.client import translate_errors, warn_insecure
 from lacl_search.serving.search import check_fusion_side, check_pipeline, check_profile, query_language
 
@@ -62,14 +61,9 @@ class AsyncSearcher:
         self._pipelines: set[str] = set()
         self._profiles: list[FusionProfile | None] | None = None
 
-    async def search(self, query: str, *, mode: Mode | str = Mode.HYBRID, k: int = 10, offset: int = 0,
-                     langs: Sequence[str] | None = (), filter: Filter | None = None,
-                     fusion: Fusion | str = Fusion.AUTO, weight: float = 0.5, query_lang: str | None = None,
-                     explain: bool = True) -> list[Hit]:
-        """Search ``query`` and return hits ``offset`` to ``offset + k`` (see ``Searcher.search``)."""
-        request = SearchRequest(query=query, mode=mode, k=k, offset=offset, langs=tuple(langs or ()), filter=filter,
-                                fusion=fusion, weight=weight, query_lang=query_lang, explain=explain)
-        return await self.run(request)
+    async def search(self, query: str, **options: object) -> list[Hit]:
+        """Search ``query``; ``options`` are the other fields of :class:`SearchRequest` (see ``Searcher.search``)."""
+        return await self.run(SearchRequest(query=query, **options))  # type: ignore[arg-type]
 
     async def run(self, request: SearchRequest, *, vector: Sequence[float] | None = None) -> list[Hit]:
         """Execute ``request``; ``vector`` is its query embedding when already computed."""
@@ -77,8 +71,11 @@ class AsyncSearcher:
             if self.encoder is None:
                 raise BadInput("dense and hybrid search need an encoder")
             vector = (await asyncio.to_thread(self.encoder.encode_queries, [request.query]))[0]
+        vector = [float(x) for x in vector] if vector is not None else []
         with translate_errors(self.index):
-            return await self._run(request, [float(x) for x in vector] if vector is not None else [])
+            if request.reranks:
+                return postprocess.apply(request, await self._run(postprocess.candidates_request(request), vector))
+            return await self._run(request, vector)
 
     async def close(self) -> None:
         await self.client.close()
@@ -86,7 +83,7 @@ class AsyncSearcher:
     async def _run(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
         lang = query_language(request)
         if request.mode is Mode.BM25:
-            return plan.with_parts(plan.hits(await self._search(plan.bm25_body(request, lang))), bm25=True, dense=False)
+            return await self._bm25(request, lang)
         if request.mode is Mode.DENSE:
             return plan.with_parts(plan.hits(await self._search(plan.knn_body(request, vector))), bm25=False,
                                    dense=True)
@@ -103,6 +100,18 @@ class AsyncSearcher:
         if request.explain and found:
             plan.attach_parts(found, await self._msearch(plan.parts_bodies(found, request, vector, lang)))
         return found
+
+    async def _bm25(self, request: SearchRequest, lang: str | None) -> list[Hit]:
+        if lang is None:
+            found = plan.hits(await self._search(plan.bm25_body(request, lang)))
+            return plan.with_parts(found, bm25=True, dense=False)
+        if not await self._server_fusion(Fusion.MINMAX):
+            responses = await self._msearch(language_plan.lexical_bodies(request, lang))
+            return language_plan.fuse_lexical_on_client(request, responses)
+        lexical = language_plan.lexical_plan(request, lang)
+        await self._ensure_pipeline(lexical.pipeline_name, lexical.pipeline)
+        found = plan.hits(await self._search(lexical.body, search_pipeline=lexical.pipeline_name))
+        return plan.with_parts(found, bm25=True, dense=False)
 
     async def _profile(self, fusion: Fusion) -> FusionProfile | None:
         if fusion not in (Fusion.LANGUAGE, Fusion.AUTO):

@@ -1,4 +1,4 @@
-"""Language-aware hybrid search: the requests and the fusion, shared by both searchers (pure functions).
+"""Language-aware search: the requests and the fusion, shared by both searchers (pure functions).
 
 With a detected query language, three legs: BM25 over documents in the query's language (its analyzer),
 BM25 over all other documents (language-agnostic fields), and k-NN over all; without one, two legs
@@ -14,7 +14,7 @@ from lacl_search.core import fusion, queries
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Hit
-from lacl_search.serving.plan import CANDIDATES_FACTOR, HybridPlan, hits
+from lacl_search.serving.plan import CANDIDATES_FACTOR, HybridPlan, fused_page, leg_runs
 
 
 def lexical_clauses(request: SearchRequest, lang: str | None) -> list[dict]:
@@ -47,20 +47,43 @@ def client_bodies(request: SearchRequest, vector: list[float], lang: str | None)
 def fuse_on_client(request: SearchRequest, responses: list[dict], lang: str | None,
                    profile: FusionProfile) -> list[Hit]:
     """Min-max per leg, the profile's weighted mean, and the requested page; ``scores`` keeps each part."""
-    by_id: dict[str, Hit] = {}
-    legs = []
-    for resp in responses:
-        found = hits(resp)
-        legs.append({h.doc_id: h.score for h in found})
-        for h in found:
-            by_id.setdefault(h.doc_id, h)
-    fused = fusion.min_max_fusion(legs, list(profile.weights_for(lang)))
-    lexical = legs[:-1]
+    legs, by_id = leg_runs(responses)
+    return fused_page(request, fusion.min_max_fusion(legs, list(profile.weights_for(lang))), legs, by_id)
+
+
+LEXICAL_WEIGHTS = (0.5, 0.5)  # the two lexical partitions, equally (measured: >= plain BM25 on every dev set)
+
+
+def lexical_plan(request: SearchRequest, lang: str) -> HybridPlan:
+    """BM25 mode for a query of known language: the two partitions, each min-max normalised, equally weighted.
+
+    Plain ``most_fields`` over all documents adds the language analyzer's score only to documents in the
+    query's language, so on a mixed-language index they crowd out relevant translations; normalising each
+    partition on its own removes that bias while keeping the analyzer's gain within the language.
+    """
+    filters = request.filter_clauses()
+    depth = queries.pagination_depth(request.window)
+    body = queries.hybrid_query(lexical_clauses(request, lang), request.k, filters, highlight=True,
+                                offset=request.offset, depth=depth)
+    weights = list(LEXICAL_WEIGHTS)
+    return HybridPlan(queries.pipeline_name("minmax", weights), queries.normalization_pipeline(weights), body)
+
+
+def lexical_bodies(request: SearchRequest, lang: str) -> list[dict]:
+    """The two lexical partitions as separate requests (client-side fusion)."""
+    n = request.window * CANDIDATES_FACTOR
+    filters = request.filter_clauses()
+    return [queries.clause_query(c, n, filters, highlight=True) for c in lexical_clauses(request, lang)]
+
+
+def fuse_lexical_on_client(request: SearchRequest, responses: list[dict]) -> list[Hit]:
+    """Min-max per partition, equal weights, the requested page; ``scores['bm25']`` is the fused score."""
+    legs, by_id = leg_runs(responses)
+    fused = fusion.min_max_fusion(legs, list(LEXICAL_WEIGHTS))
     out = []
     for doc_id, score in fusion.top_k(fused, request.window)[request.offset:]:
         hit = by_id[doc_id]
-        bm25 = next((leg[doc_id] for leg in lexical if doc_id in leg), None)
-        hit.scores = {"bm25": bm25, "dense": legs[-1].get(doc_id), "fused": score}
         hit.score = score
+        hit.scores = {"bm25": score, "dense": None, "fused": None}
         out.append(hit)
     return out

@@ -133,8 +133,8 @@ def client_fusion_bodies(request: SearchRequest, vector: list[float], lang: str 
     return [queries.bm25_query(request.query, n, lang, filters, highlight=True), queries.knn_query(vector, n, filters)]
 
 
-def fuse_on_client(request: SearchRequest, responses: list[dict]) -> list[Hit]:
-    """Fuse the two legs' responses (:mod:`lacl_search.core.fusion`) and cut the requested page."""
+def leg_runs(responses: list[dict]) -> tuple[list[dict[str, float]], dict[str, Hit]]:
+    """Each leg's run (``{doc_id: score}``) and every hit by id (first seen), from ``_msearch`` responses."""
     by_id: dict[str, Hit] = {}
     runs = []
     for resp in responses:
@@ -142,6 +142,25 @@ def fuse_on_client(request: SearchRequest, responses: list[dict]) -> list[Hit]:
         runs.append({h.doc_id: h.score for h in leg})
         for h in leg:
             by_id.setdefault(h.doc_id, h)
+    return runs, by_id
+
+
+def fused_page(request: SearchRequest, fused: dict[str, float], runs: list[dict[str, float]],
+               by_id: dict[str, Hit]) -> list[Hit]:
+    """The requested page of a client-side fusion; the last run is the dense leg, the others lexical."""
+    out = []
+    for doc_id, score in fusion.top_k(fused, request.window)[request.offset:]:
+        hit = by_id[doc_id]
+        bm25 = next((run[doc_id] for run in runs[:-1] if doc_id in run), None)
+        hit.scores = {"bm25": bm25, "dense": runs[-1].get(doc_id), "fused": score}
+        hit.score = score
+        out.append(hit)
+    return out
+
+
+def fuse_on_client(request: SearchRequest, responses: list[dict]) -> list[Hit]:
+    """Fuse the two legs' responses (:mod:`lacl_search.core.fusion`) and cut the requested page."""
+    runs, by_id = leg_runs(responses)
     weights = [1.0 - request.weight, request.weight]
     if request.fusion is Fusion.RRF:
         fused = fusion.reciprocal_rank_fusion(runs)
@@ -151,13 +170,7 @@ def fuse_on_client(request: SearchRequest, responses: list[dict]) -> list[Hit]:
         fused = fusion.z_score_fusion(runs, weights)
     else:
         fused = fusion.min_max_fusion(runs, weights)
-    out = []
-    for doc_id, score in fusion.top_k(fused, request.window)[request.offset:]:
-        hit = by_id[doc_id]
-        hit.scores = {"bm25": runs[0].get(doc_id), "dense": runs[1].get(doc_id), "fused": score}
-        hit.score = score
-        out.append(hit)
-    return out
+    return fused_page(request, fused, runs, by_id)
 
 
 def needs_vector(request: SearchRequest) -> bool:

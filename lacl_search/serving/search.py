@@ -16,13 +16,12 @@ from typing import TYPE_CHECKING
 
 from opensearchpy import OpenSearch
 
-from lacl_search.core.filters import Filter
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.langid import detect_query_language
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Fusion, Hit, Mode
 from lacl_search.errors import BadInput, ClusterError, ConfigError
-from lacl_search.serving import cluster, language_plan, plan, profiles
+from lacl_search.serving import cluster, language_plan, plan, postprocess, profiles
 from lacl_search.serving.client import translate_errors
 
 if TYPE_CHECKING:  # either backend (torch Encoder or OnnxEncoder); importing torch here would tax BM25
@@ -83,23 +82,21 @@ class Searcher:
         self._profiles: list[FusionProfile | None] | None = None  # looked up once, on the first hybrid search
 
     # ------------------------------------------------------------------------------- public API
-    def search(self, query: str, *, mode: Mode | str = Mode.HYBRID, k: int = 10, offset: int = 0,
-               langs: Sequence[str] | None = (), filter: Filter | None = None, fusion: Fusion | str = Fusion.AUTO,
-               weight: float = 0.5, query_lang: str | None = None, explain: bool = True) -> list[Hit]:
-        """Search ``query`` (any language) and return hits ``offset`` to ``offset + k``.
-
-        The arguments are those of :class:`~lacl_search.core.request.SearchRequest`.
-        """
-        request = SearchRequest(query=query, mode=mode, k=k, offset=offset, langs=tuple(langs or ()), filter=filter,
-                                fusion=fusion, weight=weight, query_lang=query_lang, explain=explain)
-        return self.run(request)
+    def search(self, query: str, **options: object) -> list[Hit]:
+        """Search ``query`` (any language); ``options`` are the other fields of
+        :class:`~lacl_search.core.request.SearchRequest` (``mode``, ``k``, ``offset``, ``langs``, ``filter``,
+        ``fusion``, ``weight``, ``query_lang``, ``explain``, ``group_by``, ``prefer_langs``, ``prefer_boost``)."""
+        return self.run(SearchRequest(query=query, **options))  # type: ignore[arg-type]
 
     def run(self, request: SearchRequest, *, vector: Sequence[float] | None = None) -> list[Hit]:
         """Execute ``request``; ``vector`` is its query embedding when already computed (batch searches)."""
         if plan.needs_vector(request) and vector is None:
             vector = self._encode([request.query])[0]
+        vector = [float(x) for x in vector] if vector is not None else []
         with translate_errors(self.index):
-            return self._run(request, [float(x) for x in vector] if vector is not None else [])
+            if request.reranks:
+                return postprocess.apply(request, self._run(postprocess.candidates_request(request), vector))
+            return self._run(request, vector)
 
     def run_many(self, requests: Sequence[SearchRequest], *, batch_size: int = 64) -> Iterator[list[Hit]]:
         """Execute many requests, encoding their queries in batches (one hit list per request)."""
@@ -133,7 +130,7 @@ class Searcher:
     def _run(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
         lang = query_language(request)
         if request.mode is Mode.BM25:
-            return plan.with_parts(plan.hits(self._search(plan.bm25_body(request, lang))), bm25=True, dense=False)
+            return self._bm25(request, lang)
         if request.mode is Mode.DENSE:
             return plan.with_parts(plan.hits(self._search(plan.knn_body(request, vector))), bm25=False, dense=True)
         profile = self._profile(request.fusion)
@@ -149,6 +146,18 @@ class Searcher:
         if request.explain and found:
             plan.attach_parts(found, self._msearch(plan.parts_bodies(found, request, vector, lang)))
         return found
+
+    def _bm25(self, request: SearchRequest, lang: str | None) -> list[Hit]:
+        """Plain BM25 when the language is unknown; else the language partitions fused (language_plan)."""
+        if lang is None:
+            return plan.with_parts(plan.hits(self._search(plan.bm25_body(request, lang))), bm25=True, dense=False)
+        if not self._server_fusion(Fusion.MINMAX):
+            responses = self._msearch(language_plan.lexical_bodies(request, lang))
+            return language_plan.fuse_lexical_on_client(request, responses)
+        lexical = language_plan.lexical_plan(request, lang)
+        self.ensure_pipeline(lexical.pipeline_name, lexical.pipeline)
+        found = plan.hits(self._search(lexical.body, search_pipeline=lexical.pipeline_name))
+        return plan.with_parts(found, bm25=True, dense=False)
 
     def _profile(self, fusion: Fusion) -> FusionProfile | None:
         """The index's fusion profile for this encoder when ``fusion`` asks for it (``language``, ``auto``)."""

@@ -41,8 +41,8 @@ class FakeSearcher:
         self.info = info if info is not None else {"index": "docs", "docs": 3, "langs": {"en": 2, "de": 1}}
         self.calls = []
 
-    def search(self, query, mode="hybrid", k=10, langs=None, weight=0.5):
-        self.calls.append({"query": query, "mode": mode, "k": k, "langs": langs, "weight": weight})
+    def search(self, query, mode="hybrid", k=10, langs=None, weight=0.5, **extra):
+        self.calls.append({"query": query, "mode": mode, "k": k, "langs": langs, "weight": weight, **extra})
         if self.error is not None:
             raise self.error
         return self.hits[mode]
@@ -299,3 +299,21 @@ def test_search_endpoint_answers_gradio_client():
             client.predict(query=" ", api_name="/search")
     finally:
         demo.close()
+
+
+def test_preference_and_grouping_reach_the_searcher_only_when_set():
+    searcher = FakeSearcher()
+    handlers.search_page({"enc": searcher}, "docs", lambda q: "de", "q", Options.from_widgets("dense", 5, 0.5, []))
+    assert all(set(c) == {"query", "mode", "k", "langs", "weight"} for c in searcher.calls)
+    searcher.calls.clear()
+    options = Options.from_widgets("dense", 5, 0.5, [], prefer=["de"], group_by="group")
+    handlers.search_page({"enc": searcher}, "docs", lambda q: "de", "q", options)
+    assert all(c["prefer_langs"] == ["de"] and c["group_by"] == "group" for c in searcher.calls)
+
+
+def test_variants_render_as_badges():
+    hit = _hit("a-en", "en")
+    hit.variants = ["de", "ja"]
+    html = render.hit_html(hit, 1)
+    assert "lacl-variants" in html and html.count('class="lacl-lang"') == 3
+    assert render.hit_dict(hit)["variants"] == ["de", "ja"]

@@ -4,6 +4,8 @@ incremental re-run and safe switch as the local engine."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 
 import pytest
 
@@ -20,9 +22,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def local_ray():
     import ray  # the ray extra is part of the test install (scripts/setup.sh installs every extra)
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    temp = tempfile.mkdtemp(prefix="lacl-ray-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp)
     yield ray
     ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.mark.timeout(600)

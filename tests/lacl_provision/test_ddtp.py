@@ -170,7 +170,7 @@ def test_outputs_are_beir_and_jsonl(out: Path) -> None:
         assert lines[0] == "query-id\tcorpus-id\tscore"
         doc_ids = {d["_id"] for d in read_jsonl(folder / "corpus.jsonl")}
         query_ids = {q["_id"] for q in read_jsonl(folder / "queries.jsonl")}
-        assert all(set(d) == {"_id", "title", "text", "lang"} for d in read_jsonl(folder / "corpus.jsonl"))
+        assert all(set(d) == {"_id", "title", "text", "lang", "group"} for d in read_jsonl(folder / "corpus.jsonl"))
         assert all(set(q) == {"_id", "text", "lang"} for q in read_jsonl(folder / "queries.jsonl"))
         for line in lines[1:]:
             qid, did, score = line.split("\t")

@@ -11,17 +11,20 @@ import pytest
 from lacl_provision.models import store
 from lacl_search.cli import main
 from lacl_search.core.encoder import Encoder
-from lacl_search.core.encoding import CONFIG_NAME, load_encoder
+from lacl_search.core.encoding import CONFIG_NAME, CPU_DEFAULT_BACKEND, load_encoder
 from lacl_search.evaluation.runs import read_trec_run
 from tests.lacl_provision.test_e5s1_conversion import TEXTS as MULTILINGUAL
 from tests.support import FIXTURES
 from tests.tiny_encoder import build_tiny_encoder
 
 BEIR = FIXTURES / "beir-mini"
-# From benchmarks/quality_gate.py on the dev benchmarks (docs/encoding.md): the shipped int8 graph had
-# query/document cosine to torch >= 0.985 everywhere, median 0.997, and lost <= 0.005 nDCG@10 on the mean.
-INT8_MIN_COSINE = 0.98
-INT8_MEDIAN_COSINE = 0.99
+# Thresholds from benchmarks/quality_gate.py on ~5,000 dev queries and documents (docs/encoding.md):
+# fused fp32 ONNX matched torch to cosine 1.0000 (0.0000 nDCG@10 lost); the shipped int8 graph (FFN output
+# projections in fp32) had cosine min 0.9978, median 0.9992, and still lost 0.0076 nDCG@10 on the mean,
+# which is why it is opt-in. A regression below these bounds would lose more than that measured variant.
+FP32_MIN_COSINE = 0.9999
+INT8_MIN_COSINE = 0.995
+INT8_MEDIAN_COSINE = 0.998
 
 
 def test_export_command_writes_graphs_and_switches_the_backend(tmp_path, capsys) -> None:
@@ -34,6 +37,22 @@ def test_export_command_writes_graphs_and_switches_the_backend(tmp_path, capsys)
     assert meta["check"]["onnx-fp32_min_cosine"] >= 0.999 and meta["quantization"]["per_channel"] is True
     assert json.loads((folder / CONFIG_NAME).read_text())["backend"] == "onnx-int8"
     assert load_encoder(str(folder)).backend == "onnx-int8"
+
+
+def test_export_defaults_to_the_backend_that_passed_the_gate(tmp_path) -> None:
+    folder = build_tiny_encoder(seed=4).save_pretrained(tmp_path / "ckpt")
+    assert main(["model", "export", str(folder)]) == 0
+    assert load_encoder(str(folder)).backend == CPU_DEFAULT_BACKEND == "onnx-fp32"
+
+
+def test_install_backend_option_exports_once_then_only_switches(tmp_path) -> None:
+    folder = build_tiny_encoder(seed=4).save_pretrained(tmp_path / "ckpt")
+    store._with_backend(folder, "onnx-int8")  # what `model install --backend onnx-int8` does after installing
+    graph = folder / "onnx" / "model_int8.onnx"
+    assert graph.is_file() and load_encoder(str(folder)).backend == "onnx-int8"
+    stamp = graph.stat().st_mtime_ns
+    store._with_backend(folder, "torch")
+    assert graph.stat().st_mtime_ns == stamp and load_encoder(str(folder)).backend == "torch"
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx-fp32", "onnx-int8"])
@@ -59,8 +78,9 @@ def test_int8_default_model_is_faithful_on_multilingual_texts(tmp_path) -> None:
             (folder / item.name).symlink_to(item) if item.suffix == ".safetensors" else shutil.copy(item, folder)
     main(["model", "export", str(folder)])
     torch_encoder = Encoder.from_pretrained(folder, device="cpu")
-    int8 = load_encoder(str(folder), backend="onnx-int8")
-    for side in ("query", "document"):
-        a, b = torch_encoder.encode(MULTILINGUAL, side), int8.encode(MULTILINGUAL, side)
-        cos = (a * b).sum(1)  # both L2-normalised
-        assert cos.min() >= INT8_MIN_COSINE and np.median(cos) >= INT8_MEDIAN_COSINE, (side, cos.round(4))
+    for backend, (least, median) in {"onnx-fp32": (FP32_MIN_COSINE, FP32_MIN_COSINE),
+                                     "onnx-int8": (INT8_MIN_COSINE, INT8_MEDIAN_COSINE)}.items():
+        onnx = load_encoder(str(folder), backend=backend)
+        for side in ("query", "document"):
+            cos = (torch_encoder.encode(MULTILINGUAL, side) * onnx.encode(MULTILINGUAL, side)).sum(1)  # unit vectors
+            assert cos.min() >= least and np.median(cos) >= median, (backend, side, cos.round(5))

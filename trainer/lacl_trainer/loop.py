@@ -75,6 +75,19 @@ def prepare_encoder(config: TrainConfig) -> Encoder:
     return encoder
 
 
+def make_optimizer(params: list[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW, fused into one kernel where this torch supports it, else the default implementation.
+
+    On 2 CPU cores one step over multilingual-e5-small's 21.5M trainable weights took 10 ms fused
+    against 52 ms with the default ``foreach`` kernels (docs/results.md, training throughput).
+    """
+    try:
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, ValueError) as exc:  # e.g. a device or dtype without a fused kernel
+        log.info("fused AdamW unavailable (%s); using the default implementation", exc)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
 def split_embeddings(q_emb: Tensor, d_emb: Tensor, batch: TrainBatch, use_ir_docs: bool) -> ObjectiveInput:
     """Cut the one document-side forward back into positives, negatives, pairs and monolingual text."""
     sizes = [
@@ -118,7 +131,7 @@ class Trainer:
         self.output_dir = Path(t.output_dir)
         self.encoder = prepare_encoder(config)
         params = [p for p in self.encoder.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=t.learning_rate, weight_decay=t.weight_decay)
+        optimizer = make_optimizer(params, t.learning_rate, t.weight_decay)
         self.scheduler = get_linear_schedule_with_warmup(optimizer, int(t.warmup_ratio * t.max_steps), t.max_steps)
         self.model, self.optimizer = self.accelerator.prepare(DualForward(self.encoder), optimizer)
         self.state = TrainState()

@@ -77,9 +77,11 @@ def package_title(data: DdtpData, md5: str) -> str:
 
 
 def make_doc(data: DdtpData, desc: Description, doc_id: str) -> dict[str, str]:
-    """One corpus row; the title is the (first) package name, never the short description."""
+    """One corpus row; the title is the (first) package name, never the short description; ``group`` is
+    the description's md5, shared by all its translations (``lacl-search ingest --metadata-field group``
+    and ``search --group-by group`` return one hit per translation set)."""
     title = package_title(data, desc.md5)
-    return {"_id": doc_id, "title": title, "text": desc.long, "lang": desc.lang}
+    return {"_id": doc_id, "title": title, "text": desc.long, "lang": desc.lang, "group": desc.md5}
 
 
 def sample(items: Iterable[str], cap: int, seed: int, salt: str) -> list[str]:

@@ -92,3 +92,16 @@ def test_search_run_then_score_matches_scoring_in_memory(os_client, index_name, 
     path = runs.write_trec_run(tmp_path / "run.trec", run, f"lacl-{mode}")
     assert scoring.score_run(runs.read_trec_run(path), MINI)["ndcg@10"] == pytest.approx(
         scoring.score_run(run, MINI)["ndcg@10"], abs=1e-6)
+
+
+def test_offline_fusion_methods_match_the_fusion_functions():
+    from lacl_search.core import fusion
+
+    a = {"q": {"d1": 3.0, "d2": 1.0, "d3": 0.0}}
+    b = {"q": {"d2": 2.0, "d3": 1.0}}
+    z = runs.fuse_runs([a, b], method="zscore", weights=[0.3, 0.7])["q"]
+    assert z == pytest.approx(fusion.z_score_fusion([a["q"], b["q"]], [0.3, 0.7]))
+    w = runs.fuse_runs([a, b], method="wrrf", weights=[2.0, 1.0])["q"]
+    assert w == pytest.approx(fusion.reciprocal_rank_fusion([a["q"], b["q"]], weights=[2.0, 1.0]))
+    with pytest.raises(BadInput, match="offline fusion takes"):
+        runs.fuse_runs([a, b], method="language")

@@ -19,6 +19,7 @@ from tests.tiny_encoder import build_tiny_encoder
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 MINI = FIXTURES / "beir-mini"
+FOUR = ["minmax", "rrf", "zscore", "wrrf"]  # the score/rank fusions (language-aware fusion is tested apart)
 
 
 class CountingClient(OpenSearch):
@@ -49,8 +50,8 @@ def line(request, os_client, node36_client, tiny):
 def test_capabilities_per_line(os_client, node36_client):
     old, new = cluster.capabilities(os_client), cluster.capabilities(node36_client)
     assert old.version[:2] == (2, 19) and new.version == (3, 6, 0)
-    assert old.server_fusions() == ["minmax", "rrf"]
-    assert new.server_fusions() == ["minmax", "rrf", "zscore", "wrrf"]
+    assert [f for f in old.server_fusions() if f in FOUR] == ["minmax", "rrf"]
+    assert [f for f in new.server_fusions() if f in FOUR] == FOUR
 
 
 def test_version_is_read_once_per_client(node36_client, tiny):
@@ -59,7 +60,7 @@ def test_version_is_read_once_per_client(node36_client, tiny):
     try:
         load_documents(client, alias, tiny, beir.iter_corpus(MINI), options=LoadOptions(model_name="tiny"))
         searcher = Searcher(client, index=alias, encoder=tiny)
-        for fusion in Fusion:
+        for fusion in FOUR:
             searcher.search("XML", mode="hybrid", k=3, fusion=fusion)
         Searcher(client, index=alias, encoder=tiny).search("XML", k=3)
         assert client.info_calls == 1
@@ -67,7 +68,7 @@ def test_version_is_read_once_per_client(node36_client, tiny):
         client.indices.delete(index=f"{alias}*", ignore_unavailable=True, expand_wildcards="all")
 
 
-@pytest.mark.parametrize("fusion", [f.value for f in Fusion])
+@pytest.mark.parametrize("fusion", FOUR)
 def test_every_fusion_works_on_both_lines(line, tiny, fusion):
     name, client, alias = line
     searcher = Searcher(client, index=alias, encoder=tiny)

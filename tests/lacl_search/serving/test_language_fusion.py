@@ -44,3 +44,18 @@ def test_profile_is_used_by_auto_and_gives_the_same_ranking_on_both_sides(os_cli
     assert fused == [h.doc_id for h in searcher.search(query, mode="dense", k=5)]
     minmax = searcher.search(query, mode="hybrid", k=5, fusion="minmax", query_lang="de")
     assert [h.doc_id for h in minmax] != fused or minmax[0].scores["bm25"] is not None  # minmax keeps BM25
+
+
+def test_grouping_and_preference_on_a_real_index(os_client, index_name):
+    from lacl_search.core.types import Document
+
+    tiny = build_tiny_encoder(seed=3).eval()
+    docs = [Document(f"{g}-{lang}", f"{text} {g}", lang=lang, metadata={"set": g})
+            for g in ("zip", "tar") for lang, text in (("en", "archive tool"), ("de", "Archivwerkzeug"),
+                                                      ("fr", "outil d'archive"))]
+    load_documents(os_client, index_name, tiny, docs, options=LoadOptions(model_name="tiny"))
+    searcher = Searcher(os_client, index=index_name, encoder=tiny)
+    for mode in ("bm25", "dense", "hybrid"):
+        hits = searcher.search("archive zip tar", mode=mode, k=5, group_by="set", prefer_langs=["fr"])
+        assert sorted(h.metadata["set"] for h in hits) == ["tar", "zip"]
+        assert all(h.lang == "fr" and h.variants == ["de", "en"] for h in hits)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Fit language-aware fusion weights for an encoder on the DDTP dev benchmarks, and print the comparison table.
+#
+# Usage: MODEL=default bash scripts/fit_fusion.sh [DATA=data/ddtp] [OUT=runs/fusion]
+# Needs a running cluster ($OPENSEARCH_URL). Steps: index each dev corpus with MODEL (lacl-search ingest),
+# write per-leg runs of every dev benchmark (benchmarks/fusion_legs.py), fit the weights on one half of the
+# training languages' queries (lacl-search fusion fit --half fit; languages without parallel data and the
+# held-out descriptions are never used), and score every method on the other half (and on all queries of
+# the unseen languages) with benchmarks/fusion_table.py. The profile is written to $OUT/profile.json;
+# `lacl-search fusion apply --index ALIAS --profile $OUT/profile.json` attaches it to an index.
+set -euo pipefail
+DATA="${1:-data/ddtp}"; OUT="${2:-runs/fusion}"; MODEL="${MODEL:-default}"
+tag=$(basename "$MODEL" | tr -c 'a-z0-9\n' '-')
+TRAIN_XLING="de fr es it ja ru zh_CN pt_BR"; UNSEEN_XLING="da sk ko uk pl cs"
+TRAIN_MONO="de fr it ja pt_BR ru"; UNSEEN_MONO="da sk ko uk pl"
+ingest() {  # corpus index
+  lacl-search ingest --input "$1" --index "$2" --id-field _id --model "$MODEL" --no-progress >/dev/null
+}
+legs() {  # index benchmark
+  python benchmarks/fusion_legs.py --index "$1" --dataset "$DATA/$2" --out "$OUT/legs/$2" --model "$MODEL"
+}
+ingest "$DATA/xling-de-en/corpus.jsonl" "dev-en-$tag"
+ingest "$DATA/mixed/corpus.jsonl" "dev-mixed-$tag"
+for l in $TRAIN_XLING $UNSEEN_XLING; do legs "dev-en-$tag" "xling-$l-en"; done
+legs "dev-mixed-$tag" mixed
+for l in $TRAIN_MONO $UNSEEN_MONO; do
+  idx=$(echo "dev-mono-$l-$tag" | tr 'A-Z' 'a-z')
+  ingest "$DATA/mono-$l/corpus.jsonl" "$idx"
+  legs "$idx" "mono-$l"
+done
+fit=(mixed); for l in $TRAIN_XLING; do fit+=("xling-$l-en"); done; for l in $TRAIN_MONO; do fit+=("mono-$l"); done
+lacl-search fusion fit --legs "$OUT/legs" --data "$DATA" --benchmarks "${fit[@]}" --model "$MODEL" --half fit \
+  --output "$OUT/profile.json"
+python benchmarks/fusion_table.py --legs "$OUT/legs" --data "$DATA" --profile "$OUT/profile.json" --half report \
+  | tee "$OUT/table.md"
