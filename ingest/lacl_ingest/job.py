@@ -19,15 +19,17 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from opensearchpy import OpenSearch
 
-from lacl_search.core.encoder import Encoder
 from lacl_search.core.types import Document
 from lacl_search.serving.indexing import LoadOptions, LoadResult, load
 
 from .readers import FieldMap, Reject, read_records
+
+if TYPE_CHECKING:  # either backend; importing torch here would tax every command's start-up
+    from lacl_search.core.encoder import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,10 @@ def summary(config: IngestConfig, result: LoadResult, report: dict, sink: Reject
 def run(config: IngestConfig, client: OpenSearch, encoder: Encoder | None = None) -> dict:
     """Run the job and return its report as a dict."""
     items = read_records(config.input, config.fields, config.format)
-    encoder = encoder or Encoder.load(config.model)
+    if encoder is None:
+        from lacl_search.core.encoding import load_encoder
+
+        encoder = load_encoder(config.model)  # the backend saved with the model (ONNX when exported)
     sink = RejectSink(config.rejects)
     stale = config.rejects.exists()
     docs = progress(_documents(items, sink), config)
@@ -134,4 +139,18 @@ def run(config: IngestConfig, client: OpenSearch, encoder: Encoder | None = None
     if stale and sink.count == 0 and sink.failed == 0:
         config.rejects.unlink()  # an old rejects file must not describe this run
     report.rejected = sink.count
+    warn_without_profile(client, config.index, encoder)
     return summary(config, result, report.as_dict(), sink)
+
+
+def warn_without_profile(client: OpenSearch, index: str, encoder: Encoder) -> None:
+    """Warn when the index has no language-aware fusion profile fitted for the model that filled it."""
+    from lacl_search.serving import profiles
+
+    try:
+        found = profiles.find(client, index, encoder.fingerprint())
+    except Exception:  # noqa: BLE001 - a warning must never fail a finished job
+        return
+    if found is None:
+        log.warning("index %s has no fusion profile fitted for this model: hybrid search uses min-max 0.5/0.5; "
+                    "fit one with `MODEL=... bash scripts/fit_fusion.sh`, then `lacl-search fusion apply`", index)

@@ -18,16 +18,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from opensearchpy import OpenSearch
 
-from lacl_search.core.encoder import Encoder
 from lacl_search.core.types import Document
 
 from . import versions
 from .bulk import BulkOptions, ClusterDown, write_chunks
 from .incremental import missing_deletes
 from .pipeline import IndexReport, index_documents
+
+if TYPE_CHECKING:  # either backend; importing torch here would tax every command's start-up
+    from lacl_search.core.encoder import Encoder
 
 log = logging.getLogger(__name__)
 

@@ -14,17 +14,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 
 from lacl_search.core import schema
-from lacl_search.core.encoder import Encoder
 from lacl_search.core.langid import document_language
 from lacl_search.core.types import Document
 
 from .bulk import UNREACHABLE, Action, BulkOptions, ClusterDown, Outcome, index_action, write_chunks
 from .incremental import content_hash, model_key, stored_hashes
+
+if TYPE_CHECKING:  # either backend; importing torch here would tax every command's start-up
+    from lacl_search.core.encoder import Encoder
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from opensearchpy import NotFoundError, OpenSearch
 
 from lacl_search.core import schema
-from lacl_search.core.encoder import Encoder
 from lacl_search.errors import BadInput, ClusterError
+
+if TYPE_CHECKING:  # either backend; importing torch here would tax every command's start-up
+    from lacl_search.core.encoder import Encoder
 
 log = logging.getLogger(__name__)
 
