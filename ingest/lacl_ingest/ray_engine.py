@@ -36,7 +36,7 @@ from lacl_search.errors import ArtifactMissing, ConfigError
 from lacl_search.serving.indexing import BulkOptions, IndexReport, LoadOptions, LoadResult
 
 from .job import IngestConfig, RejectSink, count_records, summary
-from .readers import FieldMap, Reject, detect_format, to_document
+from .readers import FieldMap, Reject, detect_format, parse_jsonl_line, to_document
 
 log = logging.getLogger(__name__)
 
@@ -77,19 +77,11 @@ def parse_jsonl(batch: dict, fields: FieldMap) -> dict:
     """Ray batch of ``text`` lines (read as latin-1, i.e. raw bytes) -> ``doc`` / ``reject`` / ``record`` columns."""
     rows = []
     for line in batch["text"]:
-        try:
-            raw = line.encode("latin-1").decode("utf-8")
-        except UnicodeDecodeError as exc:
-            rows.append({"doc": None, "reject": f"undecodable bytes (not UTF-8) at byte {exc.start}", "record": None})
-            continue
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            rows.append({"doc": None, "reject": f"invalid JSON: {exc.msg} at column {exc.colno}", "record": raw[:1000]})
-            continue
-        rows.append(_validate(record, raw[:1000], fields))
+        item = parse_jsonl_line(0, line.encode("latin-1"), fields)  # Ray does not keep line numbers
+        if isinstance(item, Reject):
+            rows.append({"doc": None, "reject": item.reason, "record": item.record})
+        elif item is not None:
+            rows.append({"doc": _doc_json(item), "reject": None, "record": None})
     return {key: [r[key] for r in rows] for key in ("doc", "reject", "record")}
 
 

@@ -103,19 +103,24 @@ def _validated(lineno: int, record: object, raw: str | None, fields: FieldMap) -
 def read_jsonl(path: Path, fields: FieldMap) -> Iterator[Item]:
     with path.open("rb") as fh:
         for lineno, raw_bytes in enumerate(fh, start=1):
-            try:
-                raw = raw_bytes.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield Reject(lineno, f"undecodable bytes (not UTF-8) at byte {exc.start}", None)
-                continue
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                yield Reject(lineno, f"invalid JSON: {exc.msg} at column {exc.colno}", raw.rstrip("\n")[:1000])
-                continue
-            yield _validated(lineno, record, raw.rstrip("\n")[:1000], fields)
+            item = parse_jsonl_line(lineno, raw_bytes, fields)
+            if item is not None:
+                yield item
+
+
+def parse_jsonl_line(lineno: int, raw_bytes: bytes, fields: FieldMap) -> Item | None:
+    """One JSONL line as a document or a reject (None for a blank line); shared by every engine."""
+    try:
+        raw = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Reject(lineno, f"undecodable bytes (not UTF-8) at byte {exc.start}", None)
+    if not raw.strip():
+        return None
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return Reject(lineno, f"invalid JSON: {exc.msg} at column {exc.colno}", raw.rstrip("\n")[:1000])
+    return _validated(lineno, record, raw.rstrip("\n")[:1000], fields)
 
 
 def _has_undecodable(row: dict) -> bool:

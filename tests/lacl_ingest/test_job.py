@@ -24,7 +24,9 @@ def test_ingest_job_rejects_and_per_document_failures(os_client, index_name, tmp
             {"id": "d", "text": "こんにちは世界"}, {"id": "e", "text": "Hello", "year": "unknown"}]
     path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
     config = IngestConfig(path, index_name, "tiny", fields=FieldMap(metadata=("year",)), show_progress=False,
-                          load=LoadOptions(model_name="tiny", bulk=BulkOptions(chunk_size=1, batch_size=1)))
+                          # one request in flight: "a" must map "year" as a number before "e" is refused
+                          load=LoadOptions(model_name="tiny",
+                                           bulk=BulkOptions(chunk_size=1, batch_size=1, concurrency=1)))
     report = ingest_run(config, os_client, tiny)
     # "e" is refused by the cluster (its year does not fit the mapping): a bad document, not a retryable
     # failure, so the build is complete without it and the alias moves
