@@ -20,7 +20,7 @@ MAX_HYBRID_SUBQUERIES = 5
 MIN_KNN_CANDIDATES = 100
 TITLE_BOOST = 2.0
 HIGHLIGHT_FIELDS = (schema.TEXT, schema.TITLE)
-NORMALIZATION_TECHNIQUES = ("min_max", "l2")
+NORMALIZATION_TECHNIQUES = ("min_max", "l2", "z_score")  # z_score: OpenSearch >= 3.0
 COMBINATION_TECHNIQUES = ("arithmetic_mean", "geometric_mean", "harmonic_mean")
 
 
@@ -180,23 +180,29 @@ def normalization_pipeline(
     }
 
 
-def rrf_pipeline(rank_constant: int = 60) -> dict:
-    """A search pipeline with a ``score-ranker-processor`` doing reciprocal rank fusion."""
+def rrf_pipeline(rank_constant: int = 60, weights: Sequence[float] | None = None) -> dict:
+    """A search pipeline with a ``score-ranker-processor`` doing reciprocal rank fusion, with per-leg
+    ``weights`` when given (weighted RRF, OpenSearch 3.x)."""
     if rank_constant < 1:
         raise ValueError(f"rank_constant must be at least 1, got {rank_constant}")
+    combination: dict = {"technique": "rrf", "rank_constant": rank_constant}
+    kind = "reciprocal rank fusion"
+    if weights is not None:
+        combination["parameters"] = {"weights": check_weights(weights, len(weights))}
+        kind = "weighted reciprocal rank fusion"
     return {
-        "description": f"lacl-search hybrid: reciprocal rank fusion (k={rank_constant})",
-        "phase_results_processors": [
-            {"score-ranker-processor": {"combination": {"technique": "rrf", "rank_constant": rank_constant}}}
-        ],
+        "description": f"lacl-search hybrid: {kind} (k={rank_constant})",
+        "phase_results_processors": [{"score-ranker-processor": {"combination": combination}}],
     }
 
 
 def pipeline_name(fusion: str, weights: Sequence[float] = (), rank_constant: int = 60) -> str:
-    """A stable pipeline id for a fusion setting, e.g. ``lacl-minmax-0.30-0.70`` or ``lacl-rrf-60``."""
+    """A stable pipeline id for a fusion setting: ``lacl-minmax-0.30-0.70``, ``lacl-zscore-0.30-0.70``,
+    ``lacl-rrf-60`` or ``lacl-wrrf-60-0.30-0.70``."""
     if fusion == "rrf":
         return f"lacl-rrf-{rank_constant}"
-    return "lacl-minmax-" + "-".join(f"{w:.2f}" for w in weights)
+    prefix = {"wrrf": f"wrrf-{rank_constant}", "zscore": "zscore"}.get(fusion, "minmax")
+    return f"lacl-{prefix}-" + "-".join(f"{w:.2f}" for w in weights)
 
 
 def ids_filter(doc_ids: Sequence[str]) -> dict:

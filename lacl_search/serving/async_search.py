@@ -81,7 +81,7 @@ class AsyncSearcher:
         await self.client.close()
 
     async def _run(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
-        lang = query_language(request)
+        lang = None if request.mode is Mode.DENSE else query_language(request)  # dense needs no language
         if request.mode is Mode.BM25:
             return await self._bm25(request, lang)
         if request.mode is Mode.DENSE:

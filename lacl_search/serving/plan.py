@@ -75,34 +75,13 @@ def hybrid_plan(request: SearchRequest, vector: list[float], lang: str | None) -
     if request.fusion is Fusion.RRF:
         name, pipeline = queries.pipeline_name("rrf"), queries.rrf_pipeline()
     elif request.fusion is Fusion.ZSCORE:
-        name, pipeline = _weighted_name("zscore", weights), zscore_pipeline(weights)
+        name, pipeline = queries.pipeline_name("zscore", weights), queries.normalization_pipeline(weights, "z_score")
     elif request.fusion is Fusion.WRRF:
-        name, pipeline = _weighted_name("wrrf-60", weights), weighted_rrf_pipeline(weights)
+        name, pipeline = queries.pipeline_name("wrrf", weights), queries.rrf_pipeline(weights=weights)
     else:
         name, pipeline = queries.pipeline_name("minmax", weights), queries.normalization_pipeline(weights)
     body = queries.hybrid_query(subqueries, request.k, filters, highlight=True, offset=request.offset, depth=depth)
     return HybridPlan(name, pipeline, body)
-
-
-def _weighted_name(prefix: str, weights: list[float]) -> str:
-    return f"lacl-{prefix}-" + "-".join(f"{w:.2f}" for w in weights)
-
-
-def zscore_pipeline(weights: list[float]) -> dict:
-    """A ``normalization-processor`` pipeline with ``z_score`` + weighted arithmetic mean (OpenSearch >= 3.0)."""
-    weights = queries.check_weights(weights, len(weights))
-    processor = {"normalization": {"technique": "z_score"},
-                 "combination": {"technique": "arithmetic_mean", "parameters": {"weights": weights}}}
-    return {"description": "lacl-search hybrid: z_score + weighted arithmetic_mean",
-            "phase_results_processors": [{"normalization-processor": processor}]}
-
-
-def weighted_rrf_pipeline(weights: list[float], rank_constant: int = 60) -> dict:
-    """A ``score-ranker-processor`` pipeline doing RRF with per-leg ``weights`` (OpenSearch 3.x)."""
-    weights = queries.check_weights(weights, len(weights))
-    combination = {"technique": "rrf", "rank_constant": rank_constant, "parameters": {"weights": weights}}
-    return {"description": f"lacl-search hybrid: weighted reciprocal rank fusion (k={rank_constant})",
-            "phase_results_processors": [{"score-ranker-processor": {"combination": combination}}]}
 
 
 def fused_hits(found: list[Hit]) -> list[Hit]:

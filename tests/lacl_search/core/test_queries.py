@@ -113,3 +113,9 @@ def test_builders_do_not_share_state():
     a = queries.filter_clauses(["de"])
     a.append({"x": 1})
     assert queries.filter_clauses(["de"]) == [{"terms": {"lang": ["de"]}}]
+
+
+def test_pipeline_names_of_every_weighted_fusion():
+    assert queries.pipeline_name("zscore", [0.3, 0.7]) == "lacl-zscore-0.30-0.70"
+    assert queries.pipeline_name("wrrf", [0.3, 0.7]) == "lacl-wrrf-60-0.30-0.70"
+    assert queries.rrf_pipeline()["description"] == "lacl-search hybrid: reciprocal rank fusion (k=60)"

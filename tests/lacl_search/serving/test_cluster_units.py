@@ -7,11 +7,11 @@ import argparse
 
 import pytest
 
-from lacl_search.core import fusion
+from lacl_search.core import fusion, queries
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.core.types import Fusion
 from lacl_search.errors import ClusterError
-from lacl_search.serving import cluster, plan
+from lacl_search.serving import cluster
 
 FOUR = ("minmax", "rrf", "zscore", "wrrf")  # the score/rank fusions (language-aware fusion is tested apart)
 
@@ -66,13 +66,14 @@ def test_server_side_fusion_the_line_lacks_is_one_line():
 
 
 def test_3x_pipeline_bodies():
-    assert plan.zscore_pipeline([0.3, 0.7])["phase_results_processors"] == [{"normalization-processor": {
+    zscore = queries.normalization_pipeline([0.3, 0.7], "z_score")
+    assert zscore["phase_results_processors"] == [{"normalization-processor": {
         "normalization": {"technique": "z_score"},
         "combination": {"technique": "arithmetic_mean", "parameters": {"weights": [0.3, 0.7]}}}}]
-    assert plan.weighted_rrf_pipeline([0.3, 0.7])["phase_results_processors"] == [{"score-ranker-processor": {
+    assert queries.rrf_pipeline(weights=[0.3, 0.7])["phase_results_processors"] == [{"score-ranker-processor": {
         "combination": {"technique": "rrf", "rank_constant": 60, "parameters": {"weights": [0.3, 0.7]}}}}]
     with pytest.raises(ValueError):
-        plan.zscore_pipeline([0.3, 0.3])
+        queries.normalization_pipeline([0.3, 0.3], "z_score")
 
 
 def test_z_score_guards_zero_spread_and_fuses_weighted():
