@@ -1,19 +1,22 @@
 """Benchmark: every fusion method on every dev benchmark, from saved leg runs (offline, no re-querying).
 
 Usage: python benchmarks/fusion_table.py --legs runs/legs --data data/ddtp --profile profile.json
-    [--benchmarks ...] [--half report]
+    [--benchmarks ...] [--half report] [--leg-depth 30]
 
 Methods per benchmark: ``bm25 most_fields`` (the BM25 mode before: base + query-language fields summed),
 ``bm25 plain`` (language-agnostic fields only), ``bm25`` (the BM25 mode now: language partitions fused),
 ``dense``, ``hybrid 0.5`` (min-max 0.5 / 0.5 over most_fields BM25 + dense, the default before),
 ``rrf`` (the same two legs), ``language-aware`` (the profile). nDCG@10 and R@100; on ``mixed`` the
-language-bias figures too. ``--half report`` scores only the queries the profile was not fitted on (the fit
+language-bias figures too. ``--leg-depth D`` cuts every leg to its top D before fusing: what a server-side
+``hybrid`` query with ``pagination_depth`` D normalises (nDCG@10 is then the figure that matters; R@100
+needs D >= 100). ``--half report`` scores only the queries the profile was not fitted on (the fit
 used ``--half fit``); benchmarks of languages without fitted weights are scored on all their queries.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -36,6 +39,14 @@ def partitioned_bm25(legs: dict, qid: str, lang: str | None) -> dict[str, float]
     return fusion.min_max_fusion(parts, list(LEXICAL_WEIGHTS))
 
 
+def cut_legs(bench, depth: int | None):
+    """``bench`` with every leg's run cut to each query's top ``depth`` (unchanged when ``depth`` is None)."""
+    if depth is None:
+        return bench
+    legs = {name: {q: dict(fusion.top_k(run, depth)) for q, run in leg.items()} for name, leg in bench.legs.items()}
+    return dataclasses.replace(bench, legs=legs)
+
+
 def method_runs(bench, profile: FusionProfile) -> dict[str, dict]:
     legs, qids = bench.legs, list(bench.qrels)
     out = {"bm25 most_fields": {q: legs["bm25_most"].get(q, {}) for q in qids},
@@ -56,6 +67,7 @@ def main() -> int:
     parser.add_argument("--profile", type=Path, required=True)
     parser.add_argument("--benchmarks", nargs="+")
     parser.add_argument("--half", choices=["all", "report"], default="report")
+    parser.add_argument("--leg-depth", type=int, help="cut each leg to its top D before fusing (server depth)")
     args = parser.parse_args()
     profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
     names = args.benchmarks or sorted(p.name for p in args.legs.iterdir() if p.is_dir())
@@ -65,7 +77,7 @@ def main() -> int:
     bias_lines = []
     for name in names:
         fitted = name in profile.fitted_on
-        bench = load_legs(args.legs, args.data, name, args.half if fitted else "all")
+        bench = cut_legs(load_legs(args.legs, args.data, name, args.half if fitted else "all"), args.leg_depth)
         runs = method_runs(bench, profile)
         cells = []
         for method in METHODS:

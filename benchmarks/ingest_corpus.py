@@ -9,7 +9,7 @@ nothing changed (every document skipped, none encoded).
 
     python benchmarks/ingest_corpus.py --build data/ddtp/full-corpus.jsonl
     python benchmarks/ingest_corpus.py --corpus data/ddtp/full-corpus.jsonl --index bench-ddtp-full \
-        [--model default | --stub-dim 384] [--limit N] --out artifacts/bench/ingest_corpus.json
+        [--model default [--backend onnx-int8] | --stub-dim 384] [--limit N] --out artifacts/bench/ingest_corpus.json
 
 ``--stub-dim`` replaces the encoder by precomputed vectors (benchmarks/ingest_write.py): it times the
 write path at scale when the real encoder on CPU would take hours.
@@ -71,6 +71,8 @@ def main() -> int:
     p.add_argument("--limit", type=int, help="only the first N documents (a subset, said so in the report)")
     p.add_argument("--index", default="bench-ddtp-full")
     p.add_argument("--model", default="default")
+    p.add_argument("--backend", choices=("torch", "onnx-fp32", "onnx-int8"),
+                   help="encoder backend (default: the one saved with the model)")
     p.add_argument("--stub-dim", type=int, help="precomputed vectors of this dimension instead of the model")
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--keep", action="store_true", help="keep the index afterwards")
@@ -93,9 +95,9 @@ def main() -> int:
 
         encoder, model = StubEncoder(args.stub_dim), f"stub-{args.stub_dim}"
     else:
-        from lacl_search.core.encoder import Encoder
+        from lacl_search.core.encoding import load_encoder
 
-        encoder, model = Encoder.load(args.model), args.model
+        encoder, model = load_encoder(args.model, backend=args.backend), args.model
     load = LoadOptions(model_name=model, bulk=BulkOptions(concurrency=args.concurrency))
     config = IngestConfig(corpus, args.index, model, load=load)
     first = run(config, client, encoder)
@@ -104,7 +106,8 @@ def main() -> int:
     start = time.perf_counter()
     again = run(IngestConfig(corpus, args.index, model, load=load), client, encoder)
     rerun_s = time.perf_counter() - start
-    result = {"corpus": str(corpus), "model": model, "documents": first["indexed"], "rejected": first["rejected"],
+    result = {"corpus": str(corpus), "model": model, "backend": args.backend or "saved",
+              "documents": first["indexed"], "rejected": first["rejected"],
               "seconds": first["seconds"], "docs_per_s": first["docs_per_s"],
               "encoder_docs_per_s": first["encoder_docs_per_s"], "peak_rss_mb": round(peak_mb),
               "index_mb_on_disk": round(size / 1e6, 1), "rerun_seconds": round(rerun_s, 1),

@@ -4,7 +4,8 @@ Usage:
     python benchmarks/search_latency.py --index quickstart --queries data/ddtp/mixed/queries.jsonl \
         [--model default] [--backend onnx-int8] [-n 100] [--explain]
 
-For each query and mode (bm25, dense, hybrid with min-max fusion) it times the parts the Searcher runs, one after the
+For each query and mode (bm25, dense, hybrid with fixed min-max fusion, and hybrid with the index's
+language-aware fusion profile when it has one) it times the parts the Searcher runs, one after the
 other: language identification (uncached), query encoding, request building, the server round trip
 of the search (hybrid: with its normalisation pipeline), and the extra ``_msearch`` that fetches each
 leg's score for hybrid hits (``--explain``, what the CLI shows); then the end-to-end
@@ -28,7 +29,7 @@ from lacl_search.core.langid import detect_query_language
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.core.types import Fusion, Mode
-from lacl_search.serving import plan
+from lacl_search.serving import language_plan, plan
 from lacl_search.serving.client import connect
 from lacl_search.serving.search import Searcher
 
@@ -45,16 +46,24 @@ def timed(times: dict[str, list[float]], part: str, fn, *args, **kwargs):
 
 def one_query(searcher: Searcher, request: SearchRequest, times: dict[str, list[float]]) -> None:
     """The Searcher's steps for ``request``, timed one by one, then the whole ``run``."""
-    lang = timed(times, "langid", detect_query_language.__wrapped__, request.query)
+    lang = None
+    if request.mode is not Mode.DENSE:  # dense search detects no language
+        lang = timed(times, "langid", detect_query_language.__wrapped__, request.query)
     vector = []
     if request.mode is not Mode.BM25:
         vector = timed(times, "encode", searcher.encoder.encode_queries, [request.query])[0].tolist()
-    if request.mode is Mode.BM25:
+    profile = searcher._profile(request.fusion) if request.mode is Mode.HYBRID else None
+    if request.mode is Mode.BM25 and lang is None:
         body, params = timed(times, "build", plan.bm25_body, request, lang), {}
     elif request.mode is Mode.DENSE:
         body, params = timed(times, "build", plan.knn_body, request, vector), {}
     else:
-        hybrid = timed(times, "build", plan.hybrid_plan, request, vector, lang)
+        if request.mode is Mode.BM25:
+            hybrid = timed(times, "build", language_plan.lexical_plan, request, lang)
+        elif profile is not None:
+            hybrid = timed(times, "build", language_plan.server_plan, request, vector, lang, profile)
+        else:
+            hybrid = timed(times, "build", plan.hybrid_plan, request, vector, lang)
         searcher.ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
         body, params = hybrid.body, {"search_pipeline": hybrid.pipeline_name}
     response = timed(times, "server", searcher.client.search, index=searcher.index, body=body, **params)
@@ -66,9 +75,19 @@ def one_query(searcher: Searcher, request: SearchRequest, times: dict[str, list[
     timed(times, "end_to_end", searcher.run, request)
 
 
-def request(text: str, mode: Mode, args: argparse.Namespace) -> SearchRequest:
-    """Hybrid with min-max fusion on the server: the path whose parts :func:`one_query` replays."""
-    return SearchRequest(query=text, mode=mode, k=args.k, explain=args.explain, fusion=Fusion.MINMAX)
+MODES = {  # label: (mode, fusion)
+    "bm25": (Mode.BM25, Fusion.AUTO),
+    "dense": (Mode.DENSE, Fusion.AUTO),
+    "hybrid minmax": (Mode.HYBRID, Fusion.MINMAX),
+    "hybrid language-aware": (Mode.HYBRID, Fusion.LANGUAGE),
+}
+
+
+def request(text: str, label: str, args: argparse.Namespace) -> SearchRequest:
+    """The request of one row: BM25 (language partitions when the language is detected), dense, hybrid with
+    fixed min-max fusion, hybrid with the index's language-aware profile (the default where it has one)."""
+    mode, fusion = MODES[label]
+    return SearchRequest(query=text, mode=mode, k=args.k, explain=args.explain, fusion=fusion)
 
 
 def main() -> int:
@@ -91,13 +110,14 @@ def main() -> int:
     searcher = Searcher(connect(ClusterSettings.from_args(args)), index=args.index, encoder=encoder,
                         fusion_side="server")
     table = {}
-    for mode in (Mode.BM25, Mode.DENSE, Mode.HYBRID):
+    labels = [label for label in MODES if label != "hybrid language-aware" or searcher._profile(Fusion.AUTO)]
+    for label in labels:
         times: dict[str, list[float]] = defaultdict(list)
         for text in texts[:5]:  # warm-up: pipelines, caches
-            one_query(searcher, request(text, mode, args), defaultdict(list))
+            one_query(searcher, request(text, label, args), defaultdict(list))
         for text in texts:
-            one_query(searcher, request(text, mode, args), times)
-        table[mode.value] = {p: [float(x) for x in np.percentile(v, [50, 95])] for p, v in times.items()}
+            one_query(searcher, request(text, label, args), times)
+        table[label] = {p: [float(x) for x in np.percentile(v, [50, 95])] for p, v in times.items()}
     _print(table, args, len(texts), getattr(encoder, "backend", "torch"))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

@@ -97,7 +97,8 @@ def build_request(query: str | None, options: Options) -> SearchRequest:
 
 def _search_options(request: SearchRequest, mode: str) -> dict:
     """The keyword options of ``Searcher.search`` for ``request`` in ``mode`` (only the ones set)."""
-    options: dict = {"mode": mode, "k": request.k, "langs": list(request.langs) or None, "weight": request.weight}
+    options: dict = {"mode": mode, "k": request.k, "langs": list(request.langs) or None, "weight": request.weight,
+                     "explain": True}  # the page shows each hit's score parts
     if request.prefer_langs:
         options["prefer_langs"] = list(request.prefer_langs)
     if request.group_by:

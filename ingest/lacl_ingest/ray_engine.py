@@ -16,8 +16,9 @@ Each actor returns one outcome row per record; the driver counts them into the s
 same rejects file, deletes what the input lacks when rebuilding, and moves the alias only when the
 index is complete (:func:`lacl_search.serving.indexing.finish_build`).
 
-Differences from the local engine: JSONL rejects carry the record but no line number (Ray reads lines
-in blocks); when an id occurs twice in the input, which record wins is not defined.
+Differences from the local engine: Ray reads lines in blocks and keeps no line numbers, so when records
+were rejected the driver re-reads the input once with the local reader and rewrites the rejects file
+with their line (or row) numbers; when an id occurs twice in the input, which record wins is not defined.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from lacl_search.errors import ArtifactMissing, ConfigError
 from lacl_search.serving.indexing import BulkOptions, IndexReport, LoadOptions, LoadResult
 
 from .job import IngestConfig, RejectSink, count_records, summary
-from .readers import FieldMap, Reject, detect_format, parse_jsonl_line, to_document
+from .readers import FieldMap, Reject, detect_format, parse_jsonl_line, read_records, to_document
 
 log = logging.getLogger(__name__)
 
@@ -252,12 +253,33 @@ def run_ray(config: IngestConfig, settings: ClusterSettings, options: RayOptions
         sink.close()
         if bar is not None:
             bar.close()
+    if sink.count:
+        number_rejects(config, sink.count)
     report = tally.report
     report.indexed, report.rejected = report.new + report.updated + report.skipped, sink.count
     report.seconds = time.perf_counter() - start
     if stale and sink.count == 0 and sink.failed == 0:
         config.rejects.unlink()
     return _finish(client, config, target, report, tally.seen, sink)
+
+
+def number_rejects(config: IngestConfig, expected: int) -> bool:
+    """Give the rejects file's rejected records their line (row) numbers: Ray reads in blocks without them,
+    so the input is read once more with the local engine's reader (same rules) and the file rewritten,
+    failures kept as written. Unchanged (False) if the two readers disagree on how many were rejected."""
+    rejects = [item for item in read_records(Path(config.input), config.fields, config.format)
+               if isinstance(item, Reject)]
+    if len(rejects) != expected:
+        log.warning("rejects file left without line numbers: %d rejects here, %d on Ray", len(rejects), expected)
+        return False
+    with config.rejects.open(encoding="utf-8") as fh:
+        failures = [row for row in map(json.loads, fh) if "doc_id" in row]
+    tmp = config.rejects.with_name(config.rejects.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for row in [item.as_dict() for item in rejects] + failures:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(config.rejects)
+    return True
 
 
 def _finish(client, config: IngestConfig, target: LoadResult, report: IndexReport, seen: set[str],

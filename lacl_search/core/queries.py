@@ -18,6 +18,11 @@ MAX_HYBRID_SUBQUERIES = 5
 # HNSW explores at least this many candidates per query (Lucene uses k as its search-time beam):
 # with k = 4 the graph search missed neighbours scoring higher than the ones it returned.
 MIN_KNN_CANDIDATES = 100
+# A hybrid query keeps each sub-query's top ``pagination_depth`` hits per shard and normalises over them;
+# the server's time grows with it (quickstart corpus, 2 cores: depth 100 took ~3x depth 30) while the
+# first page's nDCG@10 does not depend on it (docs/fusion.md, "Hybrid depth"). Pages share one depth per
+# block of this many hits, so consecutive pages of one query keep one ranking.
+HYBRID_DEPTH = 30
 TITLE_BOOST = 2.0
 HIGHLIGHT_FIELDS = (schema.TEXT, schema.TITLE)
 NORMALIZATION_TECHNIQUES = ("min_max", "l2", "z_score")  # z_score: OpenSearch >= 3.0
@@ -118,7 +123,7 @@ def knn_query(vector: Sequence[float], size: int = 10, filters: Sequence[dict] =
     return _request(knn_clause(vector, k, filters), size, False, offset)
 
 
-def pagination_depth(window: int, block: int = MIN_KNN_CANDIDATES) -> int:
+def pagination_depth(window: int, block: int = HYBRID_DEPTH) -> int:
     """The hybrid ``pagination_depth`` for pages reaching down to hit ``window``: a multiple of ``block``,
     so that consecutive pages of one query share one depth (and therefore one ranking)."""
     if window < 1:

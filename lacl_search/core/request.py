@@ -32,7 +32,8 @@ class SearchRequest:
             has one for the encoder, else ``minmax``).
         weight: hybrid weight of the dense leg in ``[0, 1]`` (BM25 gets ``1 - weight``), for ``minmax``.
         query_lang: the query's language when the caller knows it (skips detection).
-        explain: attach each leg's score to hybrid hits (one extra request).
+        explain: attach each leg's score to hybrid hits (one extra request; off by default: without it a
+            hybrid hit carries its fused score only).
         group_by: return one hit per value of this metadata key (e.g. a translation set's id): the best
             ranked one, or one in ``prefer_langs`` when the group has it; its other languages go to
             ``Hit.variants``.
@@ -50,7 +51,7 @@ class SearchRequest:
     fusion: Fusion = Fusion.AUTO
     weight: float = 0.5
     query_lang: str | None = None
-    explain: bool = True
+    explain: bool = False
     group_by: str | None = None
     prefer_langs: tuple[str, ...] = ()
     prefer_boost: float = 0.2

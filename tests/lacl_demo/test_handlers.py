@@ -304,7 +304,8 @@ def test_search_endpoint_answers_gradio_client():
 def test_preference_and_grouping_reach_the_searcher_only_when_set():
     searcher = FakeSearcher()
     handlers.search_page({"enc": searcher}, "docs", lambda q: "de", "q", Options.from_widgets("dense", 5, 0.5, []))
-    assert all(set(c) == {"query", "mode", "k", "langs", "weight"} for c in searcher.calls)
+    assert all(set(c) == {"query", "mode", "k", "langs", "weight", "explain"} for c in searcher.calls)
+    assert all(c["explain"] for c in searcher.calls)  # the page shows score parts
     searcher.calls.clear()
     options = Options.from_widgets("dense", 5, 0.5, [], prefer=["de"], group_by="group")
     handlers.search_page({"enc": searcher}, "docs", lambda q: "de", "q", options)

@@ -40,3 +40,24 @@ def test_ingest_job_rejects_and_per_document_failures(os_client, index_name, tmp
     assert os_client.count(index=index_name)["count"] == 2
     hit = os_client.get(index=index_name, id="d")["_source"]
     assert hit["lang"] == "ja"  # detected
+
+
+def test_ingest_into_a_scalar_quantized_index_is_searchable(os_client, index_name, tmp_path):
+    from lacl_search.serving.search import Searcher
+
+    tiny = build_tiny_encoder(seed=3).eval()
+    path = tmp_path / "docs.jsonl"
+    texts = ["XML parser library", "image viewer", "web server", "Bildbetrachter", "serveur web", "text editor"]
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    config = IngestConfig(path, index_name, "tiny", show_progress=False,
+                          load=LoadOptions(model_name="tiny", vector_quantization="sq"))
+    report = ingest_run(config, os_client, tiny)
+    assert report["indexed"] == len(texts) and report["switched"], report
+    mapping = next(iter(os_client.indices.get_mapping(index=index_name).values()))["mappings"]
+    assert mapping["properties"]["vector"]["method"]["parameters"]["encoder"]["name"] == "sq"
+    hits = Searcher(os_client, index=index_name, encoder=tiny).search("image viewer", mode="dense", k=3)
+    from lacl_search.core.types import Document
+
+    exact = tiny.encode_documents([Document(f"d{i}", t) for i, t in enumerate(texts)]) @ tiny.encode_queries(
+        ["image viewer"])[0]
+    assert len(hits) == 3 and hits[0].doc_id == f"d{int(exact.argmax())}"  # int7 vectors, same nearest neighbour

@@ -49,6 +49,7 @@ def test_ray_engine_ingests_rejects_reruns_incrementally_and_rebuilds(local_ray,
     assert first["switched"] and os_client.count(index=index_name)["count"] == n - 2
     rejects = [json.loads(x) for x in open(first["rejects_file"])]
     assert sorted(r["reason"][:12] for r in rejects) == ["invalid JSON", "text field '"]
+    assert sorted(r["line"] for r in rejects) == [11, 21]  # line numbers, as the local engine reports them
     again = ingest_with_ray(path, index_name, load=load, **kwargs)
     assert (again["skipped"], again["encoded"], again["target"]) == (n - 2, 0, "existing")
     rebuild = LoadOptions(model_name="tiny", rebuild=True, bulk=BulkOptions(chunk_size=100))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from opensearchpy import OpenSearch
 
+from lacl_search.core import schema
 from lacl_search.core.types import Document
 
 from . import versions
@@ -47,6 +48,8 @@ class LoadOptions:
         replicas: replicas after loading (None: auto-expand 0-1).
         bulk: batching, retry, concurrency and compression settings.
         extra_meta: more ``_meta`` entries (e.g. a corpus fingerprint).
+        vector_quantization: ``"sq"``: Lucene scalar quantisation of the vectors in a newly created
+            index (:class:`lacl_search.core.schema.HnswParams`); an existing index keeps its mapping.
     """
 
     model_name: str = "default"
@@ -56,6 +59,7 @@ class LoadOptions:
     replicas: int | None = None
     bulk: BulkOptions = field(default_factory=BulkOptions)
     extra_meta: dict | None = None
+    vector_quantization: str = "none"
 
 
 @dataclass
@@ -82,7 +86,9 @@ def prepare_target(client: OpenSearch, alias: str, encoder: Encoder, options: Lo
     if unfinished:
         log.info("resuming the unfinished build %s of alias %s", unfinished, alias)
         return LoadResult(unfinished, "resumed")
-    return LoadResult(versions.create_index(client, alias, encoder, options.model_name, options.extra_meta), "new")
+    hnsw = schema.HnswParams(quantization=options.vector_quantization)
+    return LoadResult(versions.create_index(client, alias, encoder, options.model_name, options.extra_meta, hnsw),
+                      "new")
 
 
 def delete_missing(client: OpenSearch, index: str, keep: set[str], options: BulkOptions,

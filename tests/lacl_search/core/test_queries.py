@@ -119,3 +119,13 @@ def test_pipeline_names_of_every_weighted_fusion():
     assert queries.pipeline_name("zscore", [0.3, 0.7]) == "lacl-zscore-0.30-0.70"
     assert queries.pipeline_name("wrrf", [0.3, 0.7]) == "lacl-wrrf-60-0.30-0.70"
     assert queries.rrf_pipeline()["description"] == "lacl-search hybrid: reciprocal rank fusion (k=60)"
+
+
+def test_pagination_depth_is_one_block_for_first_pages_and_shared_within_a_block():
+    block = queries.HYBRID_DEPTH
+    assert queries.pagination_depth(10) == block  # a first page of 10 normalises over the top HYBRID_DEPTH
+    assert {queries.pagination_depth(w) for w in range(1, block + 1)} == {block}  # pages within a block: one ranking
+    assert queries.pagination_depth(block + 1) == 2 * block
+    assert queries.pagination_depth(100) >= 100  # evaluation windows (R@100) see every hit they score
+    with pytest.raises(ValueError, match="window"):
+        queries.pagination_depth(0)

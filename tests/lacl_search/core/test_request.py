@@ -11,7 +11,7 @@ from lacl_search.errors import BadInput
 def test_defaults_and_normalisation():
     request = SearchRequest(query="  hello  ", mode="DENSE", fusion="rrf", langs=["pt_BR", "de", "pt"])
     assert request.query == "hello" and request.mode is Mode.DENSE and request.fusion is Fusion.RRF
-    assert request.langs == ("pt", "de") and request.window == 10 and request.explain
+    assert request.langs == ("pt", "de") and request.window == 10 and not request.explain
 
 
 @pytest.mark.parametrize(("changes", "message"), [

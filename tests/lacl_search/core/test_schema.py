@@ -44,3 +44,12 @@ def test_document_source_fills_only_its_language():
 def test_meta_carries_model_info():
     body = schema.index_body(8, "cosinesimil", {"model": "m", "model_fingerprint": "abc"})
     assert body["mappings"]["_meta"]["model"] == "m" and body["mappings"]["_meta"]["dim"] == 8
+
+
+def test_scalar_quantization_is_an_option_of_the_lucene_hnsw_method():
+    plain = schema.vector_mapping(8, "cosinesimil")
+    sq = schema.vector_mapping(8, "cosinesimil", schema.HnswParams(quantization="sq"))
+    assert "encoder" not in plain["method"]["parameters"]
+    assert sq["method"]["engine"] == "lucene" and sq["method"]["parameters"]["encoder"] == {"name": "sq"}
+    with pytest.raises(ValueError, match="quantization"):
+        schema.HnswParams(quantization="pq")
