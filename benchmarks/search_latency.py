@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/search_latency.py --index quickstart --queries data/ddtp/mixed/queries.jsonl \
-        [--model default] [--backend onnx-int8] [-n 100] [--explain]
+        [--model default] [--backend onnx-int8] [-n 100] [--explain] [--depth 30]
 
 For each query and mode (bm25, dense, hybrid with fixed min-max fusion, and hybrid with the index's
 language-aware fusion profile when it has one) it times the parts the Searcher runs, one after the
@@ -87,7 +87,7 @@ def request(text: str, label: str, args: argparse.Namespace) -> SearchRequest:
     """The request of one row: BM25 (language partitions when the language is detected), dense, hybrid with
     fixed min-max fusion, hybrid with the index's language-aware profile (the default where it has one)."""
     mode, fusion = MODES[label]
-    return SearchRequest(query=text, mode=mode, k=args.k, explain=args.explain, fusion=fusion)
+    return SearchRequest(query=text, mode=mode, k=args.k, explain=args.explain, fusion=fusion, depth=args.depth)
 
 
 def main() -> int:
@@ -99,6 +99,7 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=100, help="queries per mode")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--explain", action="store_true", help="fetch each leg's score for hybrid hits")
+    parser.add_argument("--depth", type=int, help="hybrid pagination depth (default: the library's)")
     parser.add_argument("--json", help="write the raw table as JSON")
     ClusterSettings.add_arguments(parser)
     args = parser.parse_args()
@@ -127,7 +128,8 @@ def main() -> int:
 
 def _print(table: dict, args: argparse.Namespace, n: int, backend: str) -> None:
     w = sys.stdout.write
-    w(f"index {args.index}, {n} queries per mode, k={args.k}, backend {backend}, explain={args.explain}; "
+    w(f"index {args.index}, {n} queries per mode, k={args.k}, backend {backend}, explain={args.explain}, "
+      f"depth={args.depth or 'default'}; "
       "ms p50 / p95\n\n| mode | " + " | ".join(PARTS) + " | server took |\n|" + "---|" * (len(PARTS) + 2) + "\n")
     for mode, parts in table.items():
         cells = [f"{parts[p][0]:.1f} / {parts[p][1]:.1f}" if p in parts else "-" for p in (*PARTS, "server_took")]

@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fusion-side", choices=["auto", "server", "client"], default="auto",
                    help="fuse in OpenSearch (neural-search plugin) or in Python")
     p.add_argument("--query-lang", help="the query's language (skips detection)")
+    p.add_argument("--depth", type=int, help="hybrid: hits per leg normalised and fused (default 30; deeper is "
+                                             "slower on the server)")
     p.add_argument("--group-by", metavar="KEY", help="one hit per value of this metadata key (e.g. a translation set)")
     p.add_argument("--prefer-lang", action="append", default=[], metavar="LANG",
                    help="rank documents in this language first without filtering others out (repeatable)")
@@ -76,7 +78,7 @@ def _template(args: argparse.Namespace, query: str, k: int):
     return SearchRequest(query=query, mode=args.mode, k=k, offset=args.offset, langs=tuple(args.lang), filter=node,
                          fusion=args.fusion, weight=args.weight, query_lang=args.query_lang, group_by=args.group_by,
                          prefer_langs=tuple(args.prefer_lang), prefer_boost=args.prefer_boost,
-                         explain=not args.queries)
+                         explain=not args.queries, depth=args.depth)
 
 
 def _check(args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from lacl_search.core import filters as F
+from lacl_search.core import queries
 from lacl_search.core.langid import normalize_lang
 from lacl_search.core.types import Fusion, Mode
 from lacl_search.errors import BadInput
@@ -40,6 +41,9 @@ class SearchRequest:
         prefer_langs: languages to rank first without filtering the others out.
         prefer_boost: how much a preferred language adds to a hit's score normalised to [0, 1] within the
             candidates (0.2: a preferred document overtakes others up to a fifth of the score range above it).
+        depth: hits each hybrid leg contributes to normalisation and fusion (server-side
+            ``pagination_depth``; default :data:`~lacl_search.core.queries.HYBRID_DEPTH`): deeper costs server
+            time, shallower moves min-max normalisation (docs/fusion.md, "Hybrid depth").
     """
 
     query: str
@@ -55,6 +59,7 @@ class SearchRequest:
     group_by: str | None = None
     prefer_langs: tuple[str, ...] = ()
     prefer_boost: float = 0.2
+    depth: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.query, str) or not self.query.strip():
@@ -74,6 +79,9 @@ class SearchRequest:
             raise BadInput("langs and prefer_langs take a list of language codes, not one string")
         if not 0.0 <= float(self.prefer_boost) <= 1.0:
             raise BadInput(f"prefer_boost must lie in [0, 1], got {self.prefer_boost}")
+        if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
+                                       or not 1 <= self.depth <= MAX_WINDOW):
+            raise BadInput(f"depth must be an integer in [1, {MAX_WINDOW}], got {self.depth!r}")
         if self.group_by is not None and not str(self.group_by).strip():
             raise BadInput("group_by names a metadata key")
         langs = tuple(dict.fromkeys(code for code in (normalize_lang(x) for x in self.langs or ()) if code))
@@ -90,6 +98,12 @@ class SearchRequest:
     def window(self) -> int:
         """How many hits the page reaches down to (``offset + k``)."""
         return self.offset + self.k
+
+    @property
+    def hybrid_depth(self) -> int:
+        """The hybrid query's ``pagination_depth``: hits per leg normalised and fused, in blocks of ``depth``
+        (default :data:`lacl_search.core.queries.HYBRID_DEPTH`) reaching down to the page's window."""
+        return queries.pagination_depth(self.window, self.depth or queries.HYBRID_DEPTH)
 
     @property
     def reranks(self) -> bool:

@@ -14,7 +14,7 @@ from lacl_search.core import fusion, queries
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Hit
-from lacl_search.serving.plan import CANDIDATES_FACTOR, HybridPlan, fused_page, leg_runs
+from lacl_search.serving.plan import HybridPlan, fused_page, leg_runs
 
 
 def lexical_clauses(request: SearchRequest, lang: str | None) -> list[dict]:
@@ -29,7 +29,7 @@ def server_plan(request: SearchRequest, vector: list[float], lang: str | None, p
     """The ``hybrid`` query and its min-max pipeline with the profile's weights for ``lang``."""
     weights = list(profile.weights_for(lang))
     filters = request.filter_clauses()
-    depth = queries.pagination_depth(request.window)
+    depth = request.hybrid_depth
     subqueries = [*lexical_clauses(request, lang), queries.knn_clause(vector, depth, filters)]
     name = queries.pipeline_name("minmax", weights)
     body = queries.hybrid_query(subqueries, request.k, filters, highlight=True, offset=request.offset, depth=depth)
@@ -38,7 +38,7 @@ def server_plan(request: SearchRequest, vector: list[float], lang: str | None, p
 
 def client_bodies(request: SearchRequest, vector: list[float], lang: str | None) -> list[dict]:
     """The legs as separate requests (one ``_msearch``): lexical clause(s), then k-NN."""
-    n = request.window * CANDIDATES_FACTOR
+    n = request.hybrid_depth  # as deep as the server-side hybrid query normalises
     filters = request.filter_clauses()
     lexical = [queries.clause_query(c, n, filters, highlight=True) for c in lexical_clauses(request, lang)]
     return [*lexical, queries.knn_query(vector, n, filters)]
@@ -62,7 +62,7 @@ def lexical_plan(request: SearchRequest, lang: str) -> HybridPlan:
     partition on its own removes that bias while keeping the analyzer's gain within the language.
     """
     filters = request.filter_clauses()
-    depth = queries.pagination_depth(request.window)
+    depth = request.hybrid_depth
     body = queries.hybrid_query(lexical_clauses(request, lang), request.k, filters, highlight=True,
                                 offset=request.offset, depth=depth)
     weights = list(LEXICAL_WEIGHTS)
@@ -71,7 +71,7 @@ def lexical_plan(request: SearchRequest, lang: str) -> HybridPlan:
 
 def lexical_bodies(request: SearchRequest, lang: str) -> list[dict]:
     """The two lexical partitions as separate requests (client-side fusion)."""
-    n = request.window * CANDIDATES_FACTOR
+    n = request.hybrid_depth  # as deep as the server-side hybrid query normalises
     filters = request.filter_clauses()
     return [queries.clause_query(c, n, filters, highlight=True) for c in lexical_clauses(request, lang)]
 

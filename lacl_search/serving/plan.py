@@ -14,8 +14,6 @@ from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Fusion, Hit, Mode
 from lacl_search.errors import ClusterError
 
-CANDIDATES_FACTOR = 4  # client-side fusion fetches this many times the page window from each leg
-
 
 def hit_from_response(raw: dict) -> Hit:
     """Build a :class:`Hit` from one ``hits.hits`` entry."""
@@ -69,7 +67,7 @@ class HybridPlan:
 def hybrid_plan(request: SearchRequest, vector: list[float], lang: str | None) -> HybridPlan:
     """The ``hybrid`` query (BM25 + k-NN) and its normalisation or RRF pipeline."""
     filters = request.filter_clauses()
-    depth = queries.pagination_depth(request.window)
+    depth = request.hybrid_depth
     subqueries = [queries.bm25_clause(request.query, lang), queries.knn_clause(vector, depth, filters)]
     weights = [1.0 - request.weight, request.weight]
     if request.fusion is Fusion.RRF:
@@ -107,7 +105,7 @@ def attach_parts(found: list[Hit], responses: list[dict]) -> list[Hit]:
 
 def client_fusion_bodies(request: SearchRequest, vector: list[float], lang: str | None) -> list[dict]:
     """One BM25 and one k-NN request for client-side fusion (``_msearch``)."""
-    n = request.window * CANDIDATES_FACTOR
+    n = request.hybrid_depth  # each leg's hits, as deep as the server-side hybrid query normalises
     filters = request.filter_clauses()
     return [queries.bm25_query(request.query, n, lang, filters, highlight=True), queries.knn_query(vector, n, filters)]
 

@@ -85,7 +85,8 @@ class Searcher:
     def search(self, query: str, **options: object) -> list[Hit]:
         """Search ``query`` (any language); ``options`` are the other fields of
         :class:`~lacl_search.core.request.SearchRequest` (``mode``, ``k``, ``offset``, ``langs``, ``filter``,
-        ``fusion``, ``weight``, ``query_lang``, ``explain``, ``group_by``, ``prefer_langs``, ``prefer_boost``)."""
+        ``fusion``, ``weight``, ``query_lang``, ``explain``, ``group_by``, ``prefer_langs``, ``prefer_boost``,
+        ``depth``)."""
         return self.run(SearchRequest(query=query, **options))  # type: ignore[arg-type]
 
     def run(self, request: SearchRequest, *, vector: Sequence[float] | None = None) -> list[Hit]:

@@ -51,3 +51,15 @@ def test_language_and_structured_filters_are_anded():
 def test_enums_print_as_their_names():
     assert str(Mode.HYBRID) == "hybrid" and Mode.choices() == ["bm25", "dense", "hybrid"]
     assert Fusion.parse(" MinMax ") is Fusion.MINMAX
+
+
+def test_hybrid_depth_defaults_to_one_block_and_can_be_set():
+    from lacl_search.core import queries
+
+    assert SearchRequest(query="q").hybrid_depth == queries.HYBRID_DEPTH
+    assert SearchRequest(query="q", k=10, offset=30).hybrid_depth == 2 * queries.HYBRID_DEPTH
+    assert SearchRequest(query="q", depth=100).hybrid_depth == 100
+    assert SearchRequest(query="q", k=5, offset=100, depth=100).hybrid_depth == 200
+    for bad in (0, -1, True, 2.5, MAX_WINDOW + 1):
+        with pytest.raises(BadInput, match="depth"):
+            SearchRequest(query="q", depth=bad)

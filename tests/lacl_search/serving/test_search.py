@@ -75,7 +75,7 @@ def test_query_syntax_is_text(os_client, index_name, loaded, tiny):
 @pytest.mark.parametrize("side", ["server", "client"])
 def test_hybrid_fuses_with_score_parts(os_client, index_name, loaded, tiny, side, fusion):
     searcher = Searcher(os_client, index=index_name, encoder=tiny, fusion_side=side)
-    hits = searcher.search("XML", mode="hybrid", k=5, fusion=fusion, weight=0.3)
+    hits = searcher.search("XML", mode="hybrid", k=5, fusion=fusion, weight=0.3, explain=True)
     assert len(hits) == 5 and any(h.doc_id.startswith("xml-") for h in hits[:2])
     assert all(h.scores["fused"] == pytest.approx(h.score) for h in hits)
     assert all(h.scores["dense"] is not None for h in hits)
