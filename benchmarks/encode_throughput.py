@@ -2,16 +2,20 @@
 
 Usage (an exported model folder; `lacl-search model export FOLDER` first):
     python benchmarks/encode_throughput.py --model FOLDER [--docs 128] [--batch-sizes 1 8 32] [--threads 1 2]
+        [--max-tokens 0 512]
 
 Texts are the first --docs documents of the quickstart corpus (title + body, ``passage: `` prefix, as
 ingest encodes them), then per length bucket (tokens: <= 64, 65-192, > 192) at the largest batch size
-and thread count. Each configuration encodes after one warm-up batch; docs/s = texts / wall seconds
+and thread count. ``--max-tokens`` also bounds each CPU batch's padded tokens (0: no bound; the
+encoders' default is ``lacl_search.core.encoding.CPU_MAX_TOKENS``). Each configuration encodes after one
+warm-up batch; docs/s = texts / wall seconds
 (tokenisation included). Numbers depend on what else the machine runs; print them, never assert them.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import sys
@@ -64,6 +68,8 @@ def main() -> int:
     parser.add_argument("--bucket-docs", type=int, default=48, help="documents per length bucket")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--max-tokens", type=int, nargs="+", default=[0],
+                        help="padded tokens per CPU batch to try (0: none)")
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -79,12 +85,15 @@ def main() -> int:
     for backend in args.backends:
         for threads in args.threads:
             encoder = make_encoder(args.model, backend, threads)
-            for batch_size in args.batch_sizes:
+            for batch_size, max_tokens in itertools.product(args.batch_sizes, args.max_tokens):
+                encoder.cpu_max_tokens = max_tokens or None
                 rate = docs_per_second(encoder, docs, batch_size)
-                rows.append({"backend": backend, "threads": threads, "batch": batch_size, "texts": "sample",
+                label = f"{batch_size}" + (f", <= {max_tokens} tokens" if max_tokens else "")
+                rows.append({"backend": backend, "threads": threads, "batch": label, "texts": "sample",
                              "docs_per_s": rate})
-                log.warning("%s threads %d batch %d: %.1f docs/s", backend, threads, batch_size, rate)
+                log.warning("%s threads %d batch %s: %.1f docs/s", backend, threads, label, rate)
         encoder = make_encoder(args.model, backend, max(args.threads))
+        encoder.cpu_max_tokens = None
         for name, bucket in buckets.items():
             rate = docs_per_second(encoder, bucket, max(args.batch_sizes))
             rows.append({"backend": backend, "threads": max(args.threads), "batch": max(args.batch_sizes),

@@ -76,6 +76,8 @@ def main() -> int:
     p.add_argument("--stub-dim", type=int, help="precomputed vectors of this dimension instead of the model")
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--keep", action="store_true", help="keep the index afterwards")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run into the same index (do not delete it first)")
     p.add_argument("--out", type=Path)
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -88,7 +90,8 @@ def main() -> int:
         with args.corpus.open(encoding="utf-8") as src, corpus.open("w", encoding="utf-8") as dst:
             dst.writelines(itertools.islice(src, args.limit))
     client = make_client(ClusterSettings.from_env())
-    delete_alias_and_indices(client, args.index)
+    if not args.resume:
+        delete_alias_and_indices(client, args.index)
     if args.stub_dim:
         sys.path.insert(0, str(Path(__file__).parent))
         from ingest_write import StubEncoder

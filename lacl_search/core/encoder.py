@@ -199,10 +199,10 @@ class Encoder(EncodingMixin, nn.Module):
 
     # ----------------------------------------------------------------------------------- serving path
     def _batch_limits(self, batch_size: int) -> tuple[int, int | None]:
-        """On a GPU, large length-sorted batches bounded by padded tokens; on CPU the caller's size."""
+        """On a GPU, large length-sorted batches bounded by padded tokens; on CPU small token-bounded ones."""
         if self.device.type == "cuda":
             return max(batch_size, GPU_MAX_BATCH), GPU_MAX_TOKENS
-        return batch_size, None
+        return batch_size, self.cpu_max_tokens
 
     @torch.inference_mode()
     def _embed_ids(self, ids: Sequence[list[int]], side: Side) -> np.ndarray:

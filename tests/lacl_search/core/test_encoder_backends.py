@@ -11,7 +11,7 @@ import torch
 
 from lacl_provision.models.export import export
 from lacl_search.core.encoder import Encoder, inference_dtype
-from lacl_search.core.encoding import CONFIG_NAME, EncoderConfig, length_batches, load_encoder
+from lacl_search.core.encoding import CONFIG_NAME, CPU_MAX_TOKENS, EncoderConfig, length_batches, load_encoder
 from lacl_search.core.onnx_backend import OnnxEncoder
 from lacl_search.core.types import Document
 from lacl_search.errors import ArtifactMissing, ConfigError
@@ -110,6 +110,8 @@ def test_length_batches_cover_everything_and_bound_padded_tokens() -> None:
 def test_gpu_path_uses_fp16_and_large_batches_cpu_stays_fp32(monkeypatch) -> None:
     assert inference_dtype("cuda") is torch.float16 and inference_dtype("cpu") is None
     encoder = build_tiny_encoder(seed=3).eval()
+    assert encoder._batch_limits(32) == (32, CPU_MAX_TOKENS)  # CPU: token-bounded small batches
+    encoder.cpu_max_tokens = None
     assert encoder._batch_limits(32) == (32, None)
     monkeypatch.setattr(Encoder, "device", property(lambda self: torch.device("cuda")))
     size, tokens = encoder._batch_limits(32)
