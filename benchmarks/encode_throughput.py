@@ -8,8 +8,8 @@ Texts are the first --docs documents of the quickstart corpus (title + body, ``p
 ingest encodes them), then per length bucket (tokens: <= 64, 65-192, > 192) at the largest batch size
 and thread count. ``--max-tokens`` also bounds each CPU batch's padded tokens (0: no bound; the
 encoders' default is ``lacl_search.core.encoding.CPU_MAX_TOKENS``). Each configuration encodes after one
-warm-up batch; docs/s = texts / wall seconds
-(tokenisation included). Numbers depend on what else the machine runs; print them, never assert them.
+warm-up batch; docs/s = texts / wall seconds (tokenisation included). Numbers depend on what else the
+machine runs; print them, never assert them.
 """
 
 from __future__ import annotations
