@@ -54,7 +54,7 @@ class HnswParams:
     """HNSW graph parameters of the Lucene engine (OpenSearch k-NN docs, "Methods and engines").
 
     ``quantization="sq"``: Lucene's scalar quantisation (int7) of the vectors the graph search reads
-    (``encoder: {name: sq}``, OpenSearch >= 2.16). Measured on a dev benchmark it held nDCG@10 and R@100;
+    (``encoder: {name: sq, parameters: {bits: 7}}``, OpenSearch >= 2.16). Measured on a dev benchmark it held nDCG@10 and R@100;
     it saves the memory HNSW search needs, not disk (Lucene keeps the float32 vectors too): see
     docs/encoding.md.
     """
@@ -96,8 +96,8 @@ def vector_mapping(dim: int, space_type: str, hnsw: HnswParams | None = None) ->
         raise ValueError(f"vector dimension must be positive, got {dim}")
     hnsw = hnsw or HnswParams()
     parameters: dict = {"m": hnsw.m, "ef_construction": hnsw.ef_construction}
-    if hnsw.quantization == "sq":
-        parameters["encoder"] = {"name": "sq"}
+    if hnsw.quantization == "sq":  # 7-bit; OpenSearch 3.x requires ``bits``, 2.19 accepts it
+        parameters["encoder"] = {"name": "sq", "parameters": {"bits": 7}}
     return {
         "type": "knn_vector",
         "dimension": dim,
