@@ -107,7 +107,7 @@ def main() -> int:
     with open(args.queries, encoding="utf-8") as fh:
         texts = [json.loads(line)["text"] for line in fh if line.strip()]
     texts = [texts[i] for i in np.linspace(0, len(texts) - 1, min(args.n, len(texts))).astype(int)]  # every language
-    encoder = load_encoder(args.model, backend=args.backend)
+    encoder = load_encoder(args.model, backend=args.backend, latency=True)  # as the CLI and the demo load it
     searcher = Searcher(connect(ClusterSettings.from_args(args)), index=args.index, encoder=encoder,
                         fusion_side="server")
     table = {}

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         models.append((args.compare_model, args.compare_index or args.index))
     searchers = {}
     for model, index in models:
-        encoder = load_encoder(model)  # the backend saved with the model (ONNX when exported)
+        encoder = load_encoder(model, latency=True)  # the model's saved backend (ONNX when exported)
         searcher = Searcher(client, index=index, encoder=encoder)
         _warn_model_mismatch(searcher, encoder, model, index)
         searchers[model if model not in searchers else f"{model} ({index})"] = searcher

@@ -121,7 +121,7 @@ def _encoder(args: argparse.Namespace):
     """The query encoder with its saved backend (or ``--backend``); ONNX backends never import torch."""
     from lacl_search.core.encoding import load_encoder
 
-    return load_encoder(args.model, backend=args.backend)
+    return load_encoder(args.model, backend=args.backend, latency=True)
 
 
 def _batch(args: argparse.Namespace) -> int:

@@ -205,10 +205,13 @@ def onnx_file(folder: str | Path, backend: str, side: Side = "query", tied: bool
 
 
 def load_encoder(name_or_path: str, *, backend: str | None = None, device: str | None = None,
-                 **overrides: object) -> Encoder | OnnxEncoder:
+                 latency: bool = False, **overrides: object) -> Encoder | OnnxEncoder:
     """Load ``default``, a local folder or a hub id with its saved backend, or ``backend`` if given.
 
     ``overrides`` replace fields of the saved :class:`EncoderConfig`; ``device`` applies to torch.
+    ``latency``: tuned for one query at a time (ONNX worker threads spin-wait between operators: 6.8-7.0
+    against 8.2-8.8 ms p50 per short query on 2 cores; searches and the demo), at the cost of CPU time the
+    threads burn while encoding (off for ingest, which shares the cores with its bulk writers).
     Only the chosen backend's runtime is imported (``onnx-*`` never imports torch).
     """
     source = registry.resolve(name_or_path)
@@ -223,4 +226,4 @@ def load_encoder(name_or_path: str, *, backend: str | None = None, device: str |
         raise ArtifactMissing(f"backend {chosen} needs a local model folder, got {source!r}")
     from lacl_search.core.onnx_backend import OnnxEncoder
 
-    return OnnxEncoder.from_pretrained(source, backend=chosen, **overrides)
+    return OnnxEncoder.from_pretrained(source, backend=chosen, spin=latency, **overrides)

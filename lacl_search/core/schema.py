@@ -54,9 +54,9 @@ class HnswParams:
     """HNSW graph parameters of the Lucene engine (OpenSearch k-NN docs, "Methods and engines").
 
     ``quantization="sq"``: Lucene's scalar quantisation (int7) of the vectors the graph search reads
-    (``encoder: {name: sq, parameters: {bits: 7}}``, OpenSearch >= 2.16). Measured on a dev benchmark it held nDCG@10 and R@100;
-    it saves the memory HNSW search needs, not disk (Lucene keeps the float32 vectors too): see
-    docs/encoding.md.
+    (``encoder: {name: sq, parameters: {bits: 7}}``, OpenSearch >= 2.16). Measured on a dev benchmark it
+    held nDCG@10 and R@100; it saves the memory HNSW search needs, not disk (Lucene keeps the float32
+    vectors too): see docs/encoding.md.
     """
 
     m: int = 16

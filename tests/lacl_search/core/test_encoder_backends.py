@@ -141,3 +141,14 @@ def test_bm25_search_command_loads_no_encoder_runtime() -> None:
             "search.register(argparse.ArgumentParser().add_subparsers())\n"
             "import lacl_search.serving.search, lacl_search.serving.client")
     assert not {"torch", "transformers", "onnxruntime"} & _imports(code)
+
+
+def test_latency_option_lets_onnx_threads_spin_and_keeps_the_embeddings(exported) -> None:
+    from lacl_search.core.onnx_backend import session_options
+
+    assert session_options(2).get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert session_options(2, spin=True).get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    _, folder = exported[True]
+    quiet = load_encoder(str(folder), backend="onnx-fp32")
+    fast = load_encoder(str(folder), backend="onnx-fp32", latency=True)
+    np.testing.assert_allclose(fast.encode_queries(["ein Satz"]), quiet.encode_queries(["ein Satz"]), atol=1e-6)

@@ -50,6 +50,7 @@ def test_scalar_quantization_is_an_option_of_the_lucene_hnsw_method():
     plain = schema.vector_mapping(8, "cosinesimil")
     sq = schema.vector_mapping(8, "cosinesimil", schema.HnswParams(quantization="sq"))
     assert "encoder" not in plain["method"]["parameters"]
-    assert sq["method"]["engine"] == "lucene" and sq["method"]["parameters"]["encoder"] == {"name": "sq", "parameters": {"bits": 7}}
+    assert sq["method"]["engine"] == "lucene"
+    assert sq["method"]["parameters"]["encoder"] == {"name": "sq", "parameters": {"bits": 7}}
     with pytest.raises(ValueError, match="quantization"):
         schema.HnswParams(quantization="pq")
