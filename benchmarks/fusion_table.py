@@ -60,14 +60,19 @@ def method_runs(bench, profile: FusionProfile) -> dict[str, dict]:
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def leg_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments every offline table over saved leg runs takes."""
     parser.add_argument("--legs", type=Path, required=True)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--profile", type=Path, required=True)
-    parser.add_argument("--benchmarks", nargs="+")
     parser.add_argument("--half", choices=["all", "report"], default="report")
     parser.add_argument("--leg-depth", type=int, help="cut each leg to its top D before fusing (server depth)")
+    return parser
+
+
+def main() -> int:
+    parser = leg_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
+    parser.add_argument("--benchmarks", nargs="+")
     args = parser.parse_args()
     profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
     names = args.benchmarks or sorted(p.name for p in args.legs.iterdir() if p.is_dir())

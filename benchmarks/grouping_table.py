@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from statistics import fmean
 
-from fusion_table import cut_legs, method_runs
+from fusion_table import cut_legs, leg_arguments, method_runs
 
 from lacl_search.commands.fusion import load_legs
 from lacl_search.core import fusion
@@ -66,13 +66,8 @@ def group_ndcg(qrels: dict, pages: dict[str, list[str]], groups: dict) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--legs", type=Path, required=True)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--profile", type=Path, required=True)
+    parser = leg_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--benchmark", default="mixed")
-    parser.add_argument("--half", choices=["all", "report"], default="report")
-    parser.add_argument("--leg-depth", type=int)
     args = parser.parse_args()
     profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
     dataset = args.data / args.benchmark

@@ -19,9 +19,9 @@ MAX_HYBRID_SUBQUERIES = 5
 # with k = 4 the graph search missed neighbours scoring higher than the ones it returned.
 MIN_KNN_CANDIDATES = 100
 # A hybrid query keeps each sub-query's top ``pagination_depth`` hits per shard and normalises over them;
-# the server's time grows with it (quickstart corpus, 2 cores: depth 100 took ~3x depth 30) while the
-# first page's nDCG@10 does not depend on it (docs/fusion.md, "Hybrid depth"). Pages share one depth per
-# block of this many hits, so consecutive pages of one query keep one ranking.
+# the server's time grows with it (dev-mixed, 2 cores: depth 100 took ~2.8x depth 30) while the first
+# page's nDCG@10 moves little (dev mean: -0.004 at 30 against 100; docs/fusion.md, "Hybrid depth"). Pages
+# share one depth per block of this many hits, so consecutive pages of one query keep one ranking.
 HYBRID_DEPTH = 30
 TITLE_BOOST = 2.0
 HIGHLIGHT_FIELDS = (schema.TEXT, schema.TITLE)

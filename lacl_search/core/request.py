@@ -6,6 +6,7 @@ limits (query length, page depth, weights) are checked in one place and stated o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from lacl_search.core import filters as F
@@ -16,6 +17,11 @@ from lacl_search.errors import BadInput
 
 MAX_QUERY_CHARS = 2000
 MAX_WINDOW = 10_000  # offset + k: OpenSearch's default index.max_result_window
+
+
+def _codes(langs: Sequence[str] | None) -> tuple[str, ...]:
+    """Normalised language codes, unknown ones dropped, duplicates removed, order kept."""
+    return tuple(dict.fromkeys(code for code in (normalize_lang(x) for x in langs or ()) if code))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,14 +90,12 @@ class SearchRequest:
             raise BadInput(f"depth must be an integer in [1, {MAX_WINDOW}], got {self.depth!r}")
         if self.group_by is not None and not str(self.group_by).strip():
             raise BadInput("group_by names a metadata key")
-        langs = tuple(dict.fromkeys(code for code in (normalize_lang(x) for x in self.langs or ()) if code))
         object.__setattr__(self, "query", query)
         object.__setattr__(self, "mode", Mode.parse(self.mode))
         object.__setattr__(self, "fusion", Fusion.parse(self.fusion))
         object.__setattr__(self, "weight", float(self.weight))
-        object.__setattr__(self, "langs", langs)
-        prefer = tuple(dict.fromkeys(code for code in (normalize_lang(x) for x in self.prefer_langs or ()) if code))
-        object.__setattr__(self, "prefer_langs", prefer)
+        object.__setattr__(self, "langs", _codes(self.langs))
+        object.__setattr__(self, "prefer_langs", _codes(self.prefer_langs))
         object.__setattr__(self, "query_lang", normalize_lang(self.query_lang))
 
     @property

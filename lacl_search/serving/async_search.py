@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from lacl_search.core.encoder import Encoder
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.settings import ClusterSettings
@@ -20,6 +20,9 @@ from lacl_search.errors import BadInput
 from lacl_search.serving import cluster, language_plan, plan, postprocess, profiles
 from lacl_search.serving.client import translate_errors, warn_insecure
 from lacl_search.serving.search import check_fusion_side, check_pipeline, check_profile, query_language
+
+if TYPE_CHECKING:  # either backend (torch Encoder or OnnxEncoder); importing torch here would tax start-up
+    from lacl_search.core.encoder import Encoder
 
 log = logging.getLogger(__name__)
 
