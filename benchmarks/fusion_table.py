@@ -7,7 +7,8 @@ Methods per benchmark: ``bm25 most_fields`` (the BM25 mode before: base + query-
 ``bm25 plain`` (language-agnostic fields only), ``bm25`` (the BM25 mode now: language partitions fused),
 ``dense``, ``hybrid 0.5`` (min-max 0.5 / 0.5 over most_fields BM25 + dense, the default before),
 ``rrf`` (the same two legs), ``language-aware`` (the profile). nDCG@10 and R@100; on ``mixed`` the
-language-bias figures too. ``--leg-depth D`` cuts every leg to its top D before fusing: what a server-side
+language-bias figures too; then language-aware against the better of its legs per benchmark (paired t-test
+across queries). ``--leg-depth D`` cuts every leg to its top D before fusing: what a server-side
 ``hybrid`` query with ``pagination_depth`` D normalises (nDCG@10 is then the figure that matters; R@100
 needs D >= 100). ``--half report`` scores only the queries the profile was not fitted on (the fit
 used ``--half fit``); benchmarks of languages without fitted weights are scored on all their queries.
@@ -16,7 +17,6 @@ used ``--half fit``); benchmarks of languages without fitted weights are scored 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -39,14 +39,6 @@ def partitioned_bm25(legs: dict, qid: str, lang: str | None) -> dict[str, float]
     return fusion.min_max_fusion(parts, list(LEXICAL_WEIGHTS))
 
 
-def cut_legs(bench, depth: int | None):
-    """``bench`` with every leg's run cut to each query's top ``depth`` (unchanged when ``depth`` is None)."""
-    if depth is None:
-        return bench
-    legs = {name: {q: dict(fusion.top_k(run, depth)) for q, run in leg.items()} for name, leg in bench.legs.items()}
-    return dataclasses.replace(bench, legs=legs)
-
-
 def method_runs(bench, profile: FusionProfile) -> dict[str, dict]:
     legs, qids = bench.legs, list(bench.qrels)
     out = {"bm25 most_fields": {q: legs["bm25_most"].get(q, {}) for q in qids},
@@ -58,6 +50,14 @@ def method_runs(bench, profile: FusionProfile) -> dict[str, dict]:
     out["rrf"] = {q: fusion.reciprocal_rank_fusion([old[q], out["dense"][q]]) for q in qids}
     out["language-aware"] = fuse_benchmark(bench, profile)
     return out
+
+
+def better_leg_cell(per_query: dict[str, dict]) -> str:
+    """``leg | +0.012 (p=0.21)``: language-aware against the better of ``bm25`` and ``dense`` on nDCG@10."""
+    ndcg = {m: {q: v["ndcg@10"] for q, v in per_query[m].items()} for m in ("bm25", "dense", "language-aware")}
+    leg = max(("bm25", "dense"), key=lambda m: sum(ndcg[m].values()))
+    test = metrics.paired_difference(ndcg[leg], ndcg["language-aware"])
+    return f"{leg} | {test['diff']:+.3f} (p={test['p']:.2g})"
 
 
 def leg_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -79,16 +79,18 @@ def main() -> int:
     header = "| benchmark | queries | " + " | ".join(f"{m} nDCG@10 / R@100" for m in METHODS) + " |"
     lines = [header, "|---|---|" + "---|" * len(METHODS)]
     means: dict[str, list[float]] = {m: [] for m in METHODS}
-    bias_lines = []
+    bias_lines, paired_lines = [], []
     for name in names:
         fitted = name in profile.fitted_on
-        bench = cut_legs(load_legs(args.legs, args.data, name, args.half if fitted else "all"), args.leg_depth)
+        bench = load_legs(args.legs, args.data, name, args.half if fitted else "all").cut(args.leg_depth)
         runs = method_runs(bench, profile)
-        cells = []
+        cells, per_query = [], {}
         for method in METHODS:
-            values = metrics.aggregate(metrics.per_query(bench.qrels, runs[method]))
+            per_query[method] = metrics.per_query(bench.qrels, runs[method])
+            values = metrics.aggregate(per_query[method])
             means[method].append(values["ndcg@10"])
             cells.append(f"{values['ndcg@10']:.3f} / {values['recall@100']:.3f}")
+        paired_lines.append(f"| {name} | " + better_leg_cell(per_query) + " |")
         lines.append(f"| {name}{'' if fitted else ' (unseen)'} | {len(bench.qrels)} | " + " | ".join(cells) + " |")
         if name == "mixed":
             doc_lang = beir.document_languages(args.data / name)
@@ -99,6 +101,9 @@ def main() -> int:
                                   f"{bias['recall@100_other_lang']:.3f} | {bias['top10_share_query_lang']:.3f} |")
     lines.append("| **mean** | | " + " | ".join(f"**{sum(v) / len(v):.3f}**" for v in means.values()) + " |")
     sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write("\nLanguage-aware minus the better of its legs (BM25 or dense, by nDCG@10 on these queries), "
+                     "paired across queries:\n\n| benchmark | better leg | difference (p) |\n|---|---|---|\n"
+                     + "\n".join(paired_lines) + "\n")
     if bias_lines:
         sys.stdout.write("\nLanguage bias on mixed:\n\n| method | R@100 same-lang | R@100 other-lang | top-10 share in "
                          "query language |\n|---|---|---|---|\n" + "\n".join(bias_lines) + "\n")

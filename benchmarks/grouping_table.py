@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from statistics import fmean
 
-from fusion_table import cut_legs, leg_arguments, method_runs
+from fusion_table import leg_arguments, method_runs
 
 from lacl_search.commands.fusion import load_legs
 from lacl_search.core import fusion
@@ -72,7 +72,7 @@ def main() -> int:
     profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
     dataset = args.data / args.benchmark
     half = args.half if args.benchmark in profile.fitted_on else "all"
-    bench = cut_legs(load_legs(args.legs, args.data, args.benchmark, half), args.leg_depth)
+    bench = load_legs(args.legs, args.data, args.benchmark, half).cut(args.leg_depth)
     runs = method_runs(bench, profile)
     langs, groups = beir.document_languages(dataset), doc_groups(dataset)
     qlang = beir.query_languages([q for q in beir.load_queries(dataset) if q.query_id in bench.qrels])

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fit language-aware fusion weights for an encoder on the DDTP dev benchmarks, and print the comparison table.
 #
-# Usage: MODEL=default bash scripts/fit_fusion.sh [DATA=data/ddtp] [OUT=runs/fusion]
+# Usage: MODEL=default [DEPTH=30] [TITLE_FIELD=title] [MONO=1] [THREADS=N] bash scripts/fit_fusion.sh [DATA=data/ddtp] [OUT=runs/fusion]
 # Needs a running cluster ($OPENSEARCH_URL). Steps: index each dev corpus with MODEL (lacl-search ingest),
 # write per-leg runs of every dev benchmark (benchmarks/fusion_legs.py), fit the weights on one half of the
 # training languages' queries (lacl-search fusion fit --half fit; languages without parallel data and the
@@ -9,12 +9,15 @@
 # the unseen languages) with benchmarks/fusion_table.py. The profile is written to $OUT/profile.json;
 # `lacl-search fusion apply --index ALIAS --profile $OUT/profile.json` attaches it to an index.
 set -euo pipefail
-DATA="${1:-data/ddtp}"; OUT="${2:-runs/fusion}"; MODEL="${MODEL:-default}"
-tag=$(basename "$MODEL" | tr -c 'a-z0-9\n' '-')
+DATA="${1:-data/ddtp}"; OUT="${2:-runs/fusion}"; MODEL="${MODEL:-default}"; DEPTH="${DEPTH:-30}"
+TITLE_FIELD="${TITLE_FIELD-title}"  # TITLE_FIELD= (empty): the text-only set-up, documents indexed without titles
+tag=$(basename "$MODEL" | tr -c 'a-z0-9\n' '-'); [[ -n "$TITLE_FIELD" ]] || tag="$tag-notitle"
 TRAIN_XLING="de fr es it ja ru zh_CN pt_BR"; UNSEEN_XLING="da sk ko uk pl cs"
 TRAIN_MONO="de fr it ja pt_BR ru"; UNSEEN_MONO="da sk ko uk pl"
+if [[ "${MONO:-1}" == 0 ]]; then TRAIN_MONO=""; UNSEEN_MONO=""; fi  # MONO=0: X -> en and mixed only (12k documents, not 32k)
 ingest() {  # corpus index
-  lacl-search ingest --input "$1" --index "$2" --id-field _id --model "$MODEL" --no-progress >/dev/null
+  lacl-search ${THREADS:+--threads "$THREADS"} ingest --input "$1" --index "$2" --id-field _id --title-field "$TITLE_FIELD" --model "$MODEL" \
+    --no-progress >/dev/null
 }
 legs() {  # index benchmark
   python benchmarks/fusion_legs.py --index "$1" --dataset "$DATA/$2" --out "$OUT/legs/$2" --model "$MODEL"
@@ -29,7 +32,8 @@ for l in $TRAIN_MONO $UNSEEN_MONO; do
   legs "$idx" "mono-$l"
 done
 fit=(mixed); for l in $TRAIN_XLING; do fit+=("xling-$l-en"); done; for l in $TRAIN_MONO; do fit+=("mono-$l"); done
+# Fit and score at search's hybrid depth (each leg cut to its top $DEPTH, as the server's hybrid query does).
 lacl-search fusion fit --legs "$OUT/legs" --data "$DATA" --benchmarks "${fit[@]}" --model "$MODEL" --half fit \
-  --output "$OUT/profile.json"
+  --leg-depth "$DEPTH" --output "$OUT/profile.json"
 python benchmarks/fusion_table.py --legs "$OUT/legs" --data "$DATA" --profile "$OUT/profile.json" --half report \
-  | tee "$OUT/table.md"
+  --leg-depth "$DEPTH" | tee "$OUT/table.md"

@@ -38,6 +38,7 @@ xling-ko-en mono-de mono-ja mixed"}
 EVAL_MAX_QUERIES=${EVAL_MAX_QUERIES:-200}
 EVAL_MAX_CORPUS=${EVAL_MAX_CORPUS:-0}
 EVAL_MAX_LENGTH=${EVAL_MAX_LENGTH:-128}
+EVAL_BASE=${EVAL_BASE:-1}  # 0: leave the untrained base encoder out of the evaluation (the study's reference is IR-only)
 
 for f in ir.jsonl parallel.jsonl monolingual.jsonl; do
   [[ -f "$DATA/train/$f" ]] || { echo "missing $DATA/train/$f: run lacl-search data ddtp --out $DATA" >&2; exit 1; }
@@ -60,7 +61,8 @@ train() {  # NAME KEY=VALUE...: train one model unless it is already complete
   echo "{\"model\": \"$name\", \"train_seconds\": $(( $(date +%s) - start ))}" > "$RUNS/$name.time.json"
 }
 
-models=(--model "base=$BASE_MODEL")
+models=()
+[[ "$EVAL_BASE" == 0 ]] || models+=(--model "base=$BASE_MODEL")
 for seed in $SEEDS; do
   train "ir-only-s$seed" "seed=$seed" lambda_sem=0 lambda_lang=0 parallel_batch_size=0 monolingual_batch_size=0
   models+=(--model "ir-only-s$seed=$MODELS/ir-only-s$seed")

@@ -18,6 +18,7 @@ import logging
 import sys
 from pathlib import Path
 
+from lacl_search.core.queries import HYBRID_DEPTH
 from lacl_search.core.settings import ClusterSettings
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--half", choices=["all", "fit", "report"], default="all",
                      help="use all queries, or one deterministic half of them (fit on one, report on the other)")
     fit.add_argument("--step", type=float, default=0.1, help="grid step over the weight simplex")
+    fit.add_argument("--leg-depth", type=int, default=HYBRID_DEPTH,
+                     help="cut each leg to its top D before fusing, as the server's hybrid query does with "
+                          f"pagination_depth D (default: search's depth, {HYBRID_DEPTH}; 0: the whole runs)")
     fit.add_argument("--output", type=Path, required=True, help="profile JSON to write")
     fit.set_defaults(func=run_fit)
     apply = sub.add_parser("apply", help="store a fitted profile in an index's _meta")
@@ -72,9 +76,13 @@ def load_legs(legs_dir: Path, data: Path, name: str, half: str = "all"):
 
 def run_fit(args: argparse.Namespace) -> int:
     from lacl_search.core.encoder import Encoder
+    from lacl_search.errors import ConfigError
     from lacl_search.evaluation.fusion_fit import fit_profile
 
-    benches = [load_legs(args.legs, args.data, name, args.half) for name in args.benchmarks]
+    if args.leg_depth < 0:
+        raise ConfigError(f"--leg-depth must be 0 (whole runs) or a positive number of hits, got {args.leg_depth}")
+    depth = args.leg_depth or None
+    benches = [load_legs(args.legs, args.data, name, args.half).cut(depth) for name in args.benchmarks]
     fingerprint = Encoder.load(args.model).fingerprint()
     profile = fit_profile(benches, languages=args.train_langs, encoder_fingerprint=fingerprint, step=args.step)
     args.output.parent.mkdir(parents=True, exist_ok=True)

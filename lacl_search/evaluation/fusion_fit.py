@@ -11,6 +11,7 @@ whose language was not detected. Weights are fitted only on benchmarks and langu
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,14 @@ class LegRuns:
     legs: Mapping[str, Run]
     query_langs: Mapping[str, str | None]
     qrels: Mapping[str, Mapping[str, int]]
+
+    def cut(self, depth: int | None) -> LegRuns:
+        """These runs with every leg cut to each query's top ``depth`` (unchanged when ``depth`` is None): what
+        a server-side ``hybrid`` query with ``pagination_depth`` ``depth`` normalises over."""
+        if depth is None:
+            return self
+        legs = {name: {q: dict(fusion.top_k(run, depth)) for q, run in leg.items()} for name, leg in self.legs.items()}
+        return dataclasses.replace(self, legs=legs)
 
 
 def simplex(n: int, step: float) -> list[tuple[float, ...]]:

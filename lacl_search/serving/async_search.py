@@ -128,7 +128,7 @@ class AsyncSearcher:
     async def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
                                profile: FusionProfile) -> list[Hit]:
         if not await self._server_fusion(Fusion.MINMAX):
-            responses = await self._msearch(language_plan.client_bodies(request, vector, lang))
+            responses = await self._msearch(language_plan.client_bodies(request, vector, lang, profile))
             return language_plan.fuse_on_client(request, responses, lang, profile)
         hybrid = language_plan.server_plan(request, vector, lang, profile)
         await self._ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)

@@ -25,30 +25,47 @@ def lexical_clauses(request: SearchRequest, lang: str | None) -> list[dict]:
             queries.bm25_partition_clause(request.query, lang, same=False)]
 
 
+def weighted_lexical(request: SearchRequest, lang: str | None,
+                     profile: FusionProfile) -> tuple[list[dict], list[float]]:
+    """The lexical clauses the profile gives a weight to, and the weights of the legs sent (lexical, then dense).
+
+    A leg weighted 0 adds nothing to any document's fused score, so it is neither requested nor normalised
+    (a trained encoder's profile often gives one BM25 partition nothing). A ``hybrid`` query needs two
+    sub-queries, so when no lexical leg has weight the last one stays, weighted 0.
+    """
+    weights = profile.weights_for(lang)
+    clauses = lexical_clauses(request, lang)
+    kept = [(clause, w) for clause, w in zip(clauses, weights[:-1], strict=True) if w > 0] or [(clauses[-1], 0.0)]
+    return [clause for clause, _ in kept], [w for _, w in kept] + [weights[-1]]
+
+
 def server_plan(request: SearchRequest, vector: list[float], lang: str | None, profile: FusionProfile) -> HybridPlan:
     """The ``hybrid`` query and its min-max pipeline with the profile's weights for ``lang``."""
-    weights = list(profile.weights_for(lang))
+    lexical, weights = weighted_lexical(request, lang, profile)
     filters = request.filter_clauses()
     depth = request.hybrid_depth
-    subqueries = [*lexical_clauses(request, lang), queries.knn_clause(vector, depth, filters)]
+    subqueries = [*lexical, queries.knn_clause(vector, depth, filters)]
     name = queries.pipeline_name("minmax", weights)
     body = queries.hybrid_query(subqueries, request.k, filters, highlight=True, offset=request.offset, depth=depth)
     return HybridPlan(name, queries.normalization_pipeline(weights), body)
 
 
-def client_bodies(request: SearchRequest, vector: list[float], lang: str | None) -> list[dict]:
-    """The legs as separate requests (one ``_msearch``): lexical clause(s), then k-NN."""
+def client_bodies(request: SearchRequest, vector: list[float], lang: str | None,
+                  profile: FusionProfile) -> list[dict]:
+    """The weighted legs as separate requests (one ``_msearch``): lexical clause(s), then k-NN."""
     n = request.hybrid_depth  # as deep as the server-side hybrid query normalises
     filters = request.filter_clauses()
-    lexical = [queries.clause_query(c, n, filters, highlight=True) for c in lexical_clauses(request, lang)]
-    return [*lexical, queries.knn_query(vector, n, filters)]
+    lexical, _ = weighted_lexical(request, lang, profile)
+    bm25 = [queries.clause_query(c, n, filters, highlight=True) for c in lexical]
+    return [*bm25, queries.knn_query(vector, n, filters)]
 
 
 def fuse_on_client(request: SearchRequest, responses: list[dict], lang: str | None,
                    profile: FusionProfile) -> list[Hit]:
     """Min-max per leg, the profile's weighted mean, and the requested page; ``scores`` keeps each part."""
     legs, by_id = leg_runs(responses)
-    return fused_page(request, fusion.min_max_fusion(legs, list(profile.weights_for(lang))), legs, by_id)
+    _, weights = weighted_lexical(request, lang, profile)
+    return fused_page(request, fusion.min_max_fusion(legs, weights), legs, by_id)
 
 
 LEXICAL_WEIGHTS = (0.5, 0.5)  # the two lexical partitions, equally (measured: >= plain BM25 on every dev set)

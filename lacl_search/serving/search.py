@@ -172,7 +172,7 @@ class Searcher:
     def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
                          profile: FusionProfile) -> list[Hit]:
         if not self._server_fusion(Fusion.MINMAX):
-            responses = self._msearch(language_plan.client_bodies(request, vector, lang))
+            responses = self._msearch(language_plan.client_bodies(request, vector, lang, profile))
             return language_plan.fuse_on_client(request, responses, lang, profile)
         hybrid = language_plan.server_plan(request, vector, lang, profile)
         self.ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)

@@ -43,6 +43,8 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     (("search", "--index", "docs", "--mode", "bm25", "q"), 7, "is not reachable"),
     (("search", "--queries", "q.jsonl"), 3, "--queries needs --output"),
     (("eval",), 3, "eval needs --run"),
+    (("fusion", "fit", "--legs", "legs", "--data", "data", "--benchmarks", "mixed", "--output", "p.json",
+      "--leg-depth", "-1"), 4, "--leg-depth must be 0"),
 ])
 def test_expected_failures_are_one_line_with_their_exit_code(args, code, message):
     result = _run(*args)

@@ -44,3 +44,53 @@ def test_languages_outside_the_fit_use_the_fallback():
 def test_fuse_query_is_min_max_per_leg():
     fused = fuse_query(_bench().legs, "q1", "de", (0.5, 0.0, 0.5))
     assert fused == pytest.approx({"d1": 0.5 * 1 + 0.5 * 0, "x": 0.5 * 0 + 0.5 * 1, "y": 0, "z": 0})
+
+
+def test_cut_keeps_each_querys_top_hits_as_the_server_depth_does():
+    bench = _bench()
+    cut = bench.cut(1)
+    assert cut.legs["bm25_same"] == {"q1": {"d1": 5.0}, "q2": {"x": 3.0}}
+    assert cut.legs["dense"]["q3"] == {"x": 0.9} and cut.qrels == bench.qrels
+    assert bench.cut(None) is bench and bench.legs["dense"]["q3"] == {"x": 0.9, "d3": 0.8}
+
+
+def test_fitting_on_legs_cut_to_the_server_depth():
+    """At depth 1 dense keeps only q3's wrong top hit, so plain BM25 alone must carry d3."""
+    shallow = fit_profile([_bench().cut(1)], languages=["de"], encoder_fingerprint="f", step=0.5, min_queries=1)
+    assert shallow.weights_for(None) == (1.0, 0.0)
+    fused = fuse_benchmark(_bench().cut(1), shallow)
+    assert max(fused["q3"], key=fused["q3"].get) == "d3"
+
+
+def test_fusion_fit_command_fits_at_the_leg_depth(tmp_path):
+    """``lacl-search fusion fit`` end to end on saved legs: a judged document sits at rank 2 of every leg, so
+    fusing the whole runs finds it (nDCG@10 > 0) while legs cut to depth 1 never contain it."""
+    import json
+    import shutil
+
+    from lacl_search import cli
+    from lacl_search.core.fusion_profile import FusionProfile
+    from lacl_search.evaluation import beir, runs
+    from tests.support import FIXTURES
+    from tests.tiny_encoder import build_tiny_encoder
+
+    shutil.copytree(FIXTURES / "beir-mini", tmp_path / "data" / "toy")
+    qrels = beir.load_qrels(tmp_path / "data" / "toy")
+    model = build_tiny_encoder(seed=4).eval().save_pretrained(tmp_path / "model")
+    legs = tmp_path / "legs" / "toy"
+    legs.mkdir(parents=True)
+    langs = {q: q.split("-")[1] for q in qrels}
+    (legs / "query_langs.json").write_text(json.dumps(langs), encoding="utf-8")
+    for leg in ("bm25_same", "bm25_other", "bm25_base", "dense"):
+        run = {q: {"wrong": 2.0, next(iter(rels)): 1.0, "other": 0.5} for q, rels in qrels.items()}
+        runs.write_trec_run(legs / f"{leg}.trec", run, leg)
+    profiles = {}
+    for depth in ("0", "1"):
+        out = tmp_path / f"profile-{depth}.json"
+        code = cli.main(["fusion", "fit", "--legs", str(tmp_path / "legs"), "--data", str(tmp_path / "data"),
+                         "--benchmarks", "toy", "--model", str(model), "--leg-depth", depth, "--output", str(out),
+                         "--step", "0.5"])
+        assert code == 0
+        profiles[depth] = FusionProfile.from_json(out.read_text(encoding="utf-8"))
+    assert profiles["0"].notes["*"] > 0 and profiles["1"].notes["*"] == 0
+    assert profiles["0"].encoder_fingerprint == profiles["1"].encoder_fingerprint

@@ -39,5 +39,35 @@ def test_client_fusion_mirrors_the_pipeline_arithmetic():
     # a: 0.2*1; b: 0.2*0 + 0.7*1; c: 0.1*1 + 0.7*0; d: 0 -> ranking b, a, c, d; page 2 starts at a
     assert [h.doc_id for h in hits] == ["a", "c"]
     assert hits[0].score == pytest.approx(0.2) and hits[0].scores == {"bm25": 3.0, "dense": None, "fused": 0.2}
-    assert len(language_plan.client_bodies(request, [1.0], "de")) == 3
-    assert len(language_plan.client_bodies(request, [1.0], None)) == 2
+    assert len(language_plan.client_bodies(request, [1.0], "de", PROFILE)) == 3
+    assert len(language_plan.client_bodies(request, [1.0], None, PROFILE)) == 2
+
+
+TRAINED = FusionProfile(encoder_fingerprint="t", languages={"de": (0.0, 0.1, 0.9), "pt": (0.0, 0.0, 1.0),
+                                                            "*": (0.1, 0.0, 0.9)}, unknown=(0.0, 1.0))
+
+
+@pytest.mark.parametrize(("lang", "legs", "weights"), [
+    ("de", [["bool"], ["knn"]], [0.1, 0.9]),  # the same-language partition has no weight: not sent
+    ("fr", [["bool"], ["knn"]], [0.1, 0.9]),
+    ("pt", [["bool"], ["knn"]], [0.0, 1.0]),  # no lexical weight: a hybrid query still needs two sub-queries
+    (None, [["multi_match"], ["knn"]], [0.0, 1.0]),
+])
+def test_legs_without_weight_are_not_sent(lang, legs, weights):
+    request = SearchRequest(query="Bilder komprimieren", k=5)
+    plan = language_plan.server_plan(request, [0.0, 1.0], lang, TRAINED)
+    subqueries = plan.body["query"]["hybrid"]["queries"]
+    assert [list(q) for q in subqueries] == legs
+    combination = plan.pipeline["phase_results_processors"][0]["normalization-processor"]["combination"]
+    assert combination["parameters"]["weights"] == weights
+    if lang == "de":
+        assert subqueries[0]["bool"]["must_not"] == [{"term": {"lang": "de"}}]  # the other-languages partition
+    assert len(language_plan.client_bodies(request, [0.0, 1.0], lang, TRAINED)) == len(legs)
+
+
+def test_client_fusion_of_pruned_legs_uses_the_remaining_weights():
+    request = SearchRequest(query="q", k=3)
+    responses = [_response({"a": 3.0, "b": 1.0}), _response({"b": 0.9, "c": 0.5})]  # other-languages BM25, dense
+    hits = language_plan.fuse_on_client(request, responses, "de", TRAINED)
+    # a: 0.1*1; b: 0.1*0 + 0.9*1; c: 0.9*0 -> b, a, c
+    assert [h.doc_id for h in hits] == ["b", "a", "c"] and hits[1].score == pytest.approx(0.1)
