@@ -8,7 +8,9 @@
 # language-bias figures) and the study's tables (python -m lacl_trainer.study): mean ± sd over seeds,
 # paired t-tests across queries, seed-by-seed differences.
 #
-#   bash scripts/study_few_pairs.sh                          # the study (hours on 2 CPU cores)
+#   bash scripts/study_few_pairs.sh                          # the study (4-4.5 hours on 2 CPU cores)
+#   STEPS=60 SIZES="500 all" EVAL_MAX_LENGTH=64 EVAL_BASE=0 bash scripts/study_few_pairs.sh   # ~2 hours: the
+#                                                            # run in docs/results.md
 #   STEPS=2 SEEDS="1 2" SIZES="50 all" EVAL_MAX_QUERIES=20 EVAL_MAX_CORPUS=200 \
 #     BENCHMARKS="xling-de-en xling-da-en mono-de mixed" RUNS=runs/few-pairs-smoke bash scripts/study_few_pairs.sh
 #
