@@ -33,10 +33,16 @@ def weighted_lexical(request: SearchRequest, lang: str | None,
     (a trained encoder's profile often gives one BM25 partition nothing). A ``hybrid`` query needs two
     sub-queries, so when no lexical leg has weight the last one stays, weighted 0.
     """
-    weights = profile.weights_for(lang)
+    kept, weights = _sent_legs(profile.weights_for(lang))
     clauses = lexical_clauses(request, lang)
-    kept = [(clause, w) for clause, w in zip(clauses, weights[:-1], strict=True) if w > 0] or [(clauses[-1], 0.0)]
-    return [clause for clause, _ in kept], [w for _, w in kept] + [weights[-1]]
+    return [clauses[i] for i in kept], weights
+
+
+def _sent_legs(weights: tuple[float, ...]) -> tuple[list[int], list[float]]:
+    """Which lexical legs are sent (their indices) and the weights of the legs sent, dense last."""
+    lexical = weights[:-1]
+    kept = [i for i, w in enumerate(lexical) if w > 0] or [len(lexical) - 1]
+    return kept, [lexical[i] for i in kept] + [weights[-1]]
 
 
 def server_plan(request: SearchRequest, vector: list[float], lang: str | None, profile: FusionProfile) -> HybridPlan:
@@ -64,7 +70,7 @@ def fuse_on_client(request: SearchRequest, responses: list[dict], lang: str | No
                    profile: FusionProfile) -> list[Hit]:
     """Min-max per leg, the profile's weighted mean, and the requested page; ``scores`` keeps each part."""
     legs, by_id = leg_runs(responses)
-    _, weights = weighted_lexical(request, lang, profile)
+    _, weights = _sent_legs(profile.weights_for(lang))
     return fused_page(request, fusion.min_max_fusion(legs, weights), legs, by_id)
 
 

@@ -1,8 +1,16 @@
 """Fitting language-aware fusion weights on saved leg runs: the grid, the per-language choice, fallbacks."""
 
+import json
+import shutil
+
 import pytest
 
+from lacl_search import cli
+from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.evaluation import beir, runs
 from lacl_search.evaluation.fusion_fit import LegRuns, fit_profile, fuse_benchmark, fuse_query, simplex
+from tests.support import FIXTURES
+from tests.tiny_encoder import build_tiny_encoder
 
 
 def test_simplex_covers_the_grid():
@@ -65,15 +73,6 @@ def test_fitting_on_legs_cut_to_the_server_depth():
 def test_fusion_fit_command_fits_at_the_leg_depth(tmp_path):
     """``lacl-search fusion fit`` end to end on saved legs: a judged document sits at rank 2 of every leg, so
     fusing the whole runs finds it (nDCG@10 > 0) while legs cut to depth 1 never contain it."""
-    import json
-    import shutil
-
-    from lacl_search import cli
-    from lacl_search.core.fusion_profile import FusionProfile
-    from lacl_search.evaluation import beir, runs
-    from tests.support import FIXTURES
-    from tests.tiny_encoder import build_tiny_encoder
-
     shutil.copytree(FIXTURES / "beir-mini", tmp_path / "data" / "toy")
     qrels = beir.load_qrels(tmp_path / "data" / "toy")
     model = build_tiny_encoder(seed=4).eval().save_pretrained(tmp_path / "model")
