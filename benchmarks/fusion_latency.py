@@ -1,12 +1,14 @@
 """Benchmark: server time of today's hybrid query (min-max 0.5 / 0.5) against the language-aware one.
 
 Usage: python benchmarks/fusion_latency.py --index dev-mixed-default --dataset data/ddtp/mixed
-    --profile runs/fusion/profile.json [--queries 300] [--model default] [--depths 30 100]
+    --profile runs/fusion/profile.json [--queries 300] [--model default] [--depths 30 100] [--shards 1 2]
 
 Every request of a query (each method at each hybrid ``pagination_depth``) uses the same query vector and
 detected language; each is sent once to warm up, then all are timed alternately. Prints p50 / p95 of
 OpenSearch's own ``took`` (server time, ms) and the ratios of the p50s to the hybrid request of version one
 (min-max 0.5 / 0.5, no ``pagination_depth``, k-NN ``k`` 100), the baseline the latency goal refers to.
+``--shards 1 2`` times force-merged copies of the index with 1 and 2 primary shards (one shard makes the
+neural-search plugin fetch and highlight every collected hit before normalising; see ``schema.DEFAULT_SHARDS``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from statistics import median
+from statistics import fmean, median
 
 import numpy as np
+from opensearchpy import helpers
 
 from lacl_search.core import queries
 from lacl_search.core.encoding import load_encoder
@@ -32,20 +35,23 @@ from lacl_search.serving.search import Searcher
 V1 = "hybrid 0.5 as in v1 (no pagination depth, k-NN k 100)"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", required=True)
-    parser.add_argument("--dataset", type=Path, required=True)
-    parser.add_argument("--profile", type=Path, required=True)
-    parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--model", default="default")
-    parser.add_argument("--depths", type=int, nargs="+", default=[30], help="hybrid pagination depths to time")
-    args = parser.parse_args()
-    client = connect(ClusterSettings.from_env())
-    profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
-    found = beir.load_queries(args.dataset)[: args.queries]
-    vectors = load_encoder(args.model).encode_queries([q.text for q in found]).tolist()
-    searcher = Searcher(client, index=args.index)
+def shard_copy(client, index: str, shards: int) -> str:
+    """A force-merged copy of ``index`` with ``shards`` primaries (same mapping, analysis and documents)."""
+    source = next(iter(client.indices.get(index=index).values()))
+    name = f"{source['settings']['index']['provided_name']}-latency-{shards}sh"
+    client.indices.delete(index=name, ignore_unavailable=True)
+    settings = {"index": {"number_of_shards": shards, "number_of_replicas": 0, "knn": True,
+                          "analysis": source["settings"]["index"].get("analysis", {})}}
+    client.indices.create(index=name, body={"settings": settings, "mappings": source["mappings"]})
+    helpers.reindex(client, index, name, chunk_size=200)
+    client.indices.refresh(index=name)
+    client.indices.forcemerge(index=name, max_num_segments=1)
+    return name
+
+
+def time_index(client, index: str, found, vectors, profile: FusionProfile, depths: list[int]) -> dict[str, list[int]]:
+    """Server ``took`` per method for every query on ``index`` (each request once to warm up, then timed)."""
+    searcher = Searcher(client, index=index)
     took: dict[str, list[int]] = {}
     for query, vector in zip(found, vectors, strict=True):
         lang = detect_query_language(query.text)
@@ -54,7 +60,7 @@ def main() -> int:
         weights = [0.5, 0.5]
         bodies = {V1: plan.HybridPlan(queries.pipeline_name("minmax", weights),
                                       queries.normalization_pipeline(weights), v1)}
-        for depth in args.depths:
+        for depth in depths:
             request = SearchRequest(query=query.text, k=10, fusion="minmax", explain=False, depth=depth)
             bodies[f"hybrid 0.5, depth {depth}"] = plan.hybrid_plan(request, vector, lang)
             bodies[f"language-aware, depth {depth}"] = language_plan.server_plan(request, vector, lang, profile)
@@ -62,13 +68,42 @@ def main() -> int:
             searcher.ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
         for repeat in range(2):
             for name, hybrid in bodies.items():
-                resp = client.search(index=args.index, body=hybrid.body, search_pipeline=hybrid.pipeline_name)
+                resp = client.search(index=index, body=hybrid.body, search_pipeline=hybrid.pipeline_name)
                 if repeat:
                     took.setdefault(name, []).append(int(resp["took"]))
-    reference = median(took[V1])
-    for name, values in took.items():
-        print(f"{name}: p50 {median(values):.1f} ms, p95 {np.percentile(values, 95):.1f} ms ({len(values)} queries), "
-              f"p50 / v1's: {median(values) / max(reference, 1e-9):.2f}")
+    return took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", required=True)
+    parser.add_argument("--dataset", type=Path, required=True)
+    parser.add_argument("--profile", type=Path, required=True)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--depths", type=int, nargs="+", default=[30], help="hybrid pagination depths to time")
+    parser.add_argument("--shards", type=int, nargs="+", default=[],
+                        help="time force-merged copies of --index with these primary shard counts instead "
+                             "(made here, deleted after)")
+    args = parser.parse_args()
+    client = connect(ClusterSettings.from_env())
+    profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
+    found = beir.load_queries(args.dataset)[: args.queries]
+    vectors = load_encoder(args.model).encode_queries([q.text for q in found]).tolist()
+    targets = {f"{n} shard(s)": shard_copy(client, args.index, n) for n in args.shards} or {args.index: args.index}
+    try:
+        for label, index in targets.items():
+            took = time_index(client, index, found, vectors, profile, args.depths)
+            reference = median(took[V1])
+            print(f"## {label}")
+            for name, values in took.items():
+                print(f"{name}: p50 {median(values):.1f} ms, mean {fmean(values):.2f} ms, "
+                      f"p95 {np.percentile(values, 95):.1f} ms ({len(values)} queries), "
+                      f"p50 / v1's: {median(values) / max(reference, 1e-9):.2f}, "
+                      f"mean / v1's: {fmean(values) / max(fmean(took[V1]), 1e-9):.2f}")
+    finally:
+        if args.shards:
+            client.indices.delete(index=",".join(targets.values()), ignore_unavailable=True)
     return 0
 
 

@@ -3,6 +3,12 @@
 Usage (one exported model folder; `lacl-search model export FOLDER` first):
     python benchmarks/quality_gate.py --model FOLDER [--queries 150] [--docs 1500] [--json gate.json]
     python benchmarks/quality_gate.py --model FOLDER --variant int8-noemb=OTHER_FOLDER  # another int8 export
+    python benchmarks/quality_gate.py --model FOLDER --backends cuda-fp16 cuda-bf16 --encode-only  # on a GPU,
+    python benchmarks/quality_gate.py --model FOLDER --backends torch cuda-fp16 cuda-bf16  # then here, cached
+
+``cuda-DTYPE`` is the torch encoder on a CUDA GPU with that autocast dtype (fp32, fp16, bf16); the reference
+stays the CPU torch encoder. Encoders are loaded only for embeddings not in the cache, so a GPU run's cache
+(``--encode-only`` skips the metrics) can be judged on a machine without a GPU.
 
 Per benchmark (X -> en for training languages and languages without parallel data, mono, mixed) and
 backend: nDCG@10 and R@100 of exact dense retrieval, the cosine between the backend's and torch's
@@ -17,6 +23,7 @@ Gate (issue 10): a backend may be the CPU default if it loses <= 0.005 nDCG@10 o
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import statistics
@@ -54,16 +61,29 @@ def _shared_corpus(benches: list[Benchmark], docs: int) -> Benchmark:
     return subsample_corpus(replace(benches[0], qrels=union, corpus_key="en"), docs)
 
 
-def embed(encoder, bench: Benchmark, cache: Path, label: str) -> tuple[np.ndarray, np.ndarray, float]:
-    """(query, document) embeddings of one backend, cached per corpus; returns encoding seconds too."""
+def make_encoder(folder: str, backend: str):
+    """A backend's encoder: ``cuda-DTYPE`` is torch on the GPU with that autocast dtype, the rest run on CPU."""
+    if backend.startswith("cuda-"):
+        encoder = load_encoder(folder, backend="torch", device="cuda")
+        encoder.gpu_dtype = backend.removeprefix("cuda-")
+        return encoder
+    return load_encoder(folder, backend=backend, device="cpu")
+
+
+def embed(get_encoder, bench: Benchmark, cache: Path, label: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """(query, document) embeddings of one backend, cached per corpus; returns encoding seconds too.
+
+    ``get_encoder()`` is only called when an embedding is missing from the cache."""
     cache.mkdir(parents=True, exist_ok=True)
     d_file, q_file = cache / f"{label}-{bench.corpus_key.replace(':', '_')}.npy", cache / f"{label}-{bench.name}.npy"
     seconds = 0.0
     if not d_file.is_file():
+        encoder = get_encoder()
         start = time.perf_counter()
         np.save(d_file, encoder.encode_documents(bench.documents, batch_size=32))
         seconds += time.perf_counter() - start
     if not q_file.is_file():
+        encoder = get_encoder()
         start = time.perf_counter()
         np.save(q_file, encoder.encode_queries(bench.queries, batch_size=64))
         seconds += time.perf_counter() - start
@@ -108,6 +128,7 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=1500, help="corpus subsample size")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/lacl-quality-gate"))
     parser.add_argument("--json", type=Path, help="write the table as JSON")
+    parser.add_argument("--encode-only", action="store_true", help="fill the cache, skip the metrics")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     benches = load_benchmarks(args.queries, args.docs)
@@ -115,11 +136,13 @@ def main() -> int:
     specs += [(label, folder, "onnx-int8") for label, folder in (v.split("=", 1) for v in args.variant)]
     emb: dict[str, dict[str, tuple]] = {b.name: {} for b in benches}
     for label, folder, backend in specs:
-        encoder = load_encoder(folder, backend=backend, device="cpu")
+        loaded = functools.cache(functools.partial(make_encoder, folder, backend))
         for bench in benches:
-            q, d, seconds = embed(encoder, bench, args.cache / f"{args.queries}-{args.docs}", label)
+            q, d, seconds = embed(loaded, bench, args.cache / f"{args.queries}-{args.docs}", label)
             emb[bench.name][label] = (q, d)
             log.info("%s %s: %d queries, %d docs, %.1f s encoding", label, bench.name, len(q), len(d), seconds)
+    if args.encode_only:
+        return 0
     table = {b.name: compare(b, emb[b.name]) for b in benches}
     verdicts = {label: gate(table, label) for label, *_ in specs if label != "torch"}
     _print(table, verdicts, [label for label, *_ in specs], benches)

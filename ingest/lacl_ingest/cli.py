@@ -7,6 +7,8 @@ import json
 import logging
 import sys
 
+from lacl_search.core import schema
+from lacl_search.core.encoding import BACKENDS
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.errors import IncompleteIngest
 
@@ -18,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--input", required=True, help="JSONL, Parquet or CSV file")
     p.add_argument("--index", required=True, help="index alias to fill")
     p.add_argument("--model", default="default", help="encoder: 'default', a local path or a hub id")
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="encoder backend for the documents (default: torch fp16 on a GPU, else the model's "
+                        "saved backend; torch-bf16: bf16 autocast on a CPU with native bf16)")
     p.add_argument("--rejects", help="where broken records go (default: <input>.rejects.jsonl)")
     p.add_argument("--format", choices=["jsonl", "parquet", "csv"], help="input format (default: from suffix)")
     p.add_argument("--id-field", default="id", help="input field holding the document id (default id)")
@@ -31,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--delete-missing", action="store_true",
                    help="delete indexed documents the input lacks (a rebuild always does)")
     p.add_argument("--replicas", type=int, help="replicas after loading (default: auto 0-1)")
+    p.add_argument("--shards", type=_at_least_one, default=schema.DEFAULT_SHARDS,
+                   help=f"primary shards of a new index (default {schema.DEFAULT_SHARDS}: on one shard a hybrid "
+                        "query fetches every candidate, not just the page)")
     p.add_argument("--vector-quantization", choices=["none", "sq"], default="none",
                    help="sq: Lucene int7 scalar quantisation of the vectors of a new index (less memory for "
                         "k-NN search, same recall on the dev benchmark; not less disk)")
@@ -41,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--encoders", type=int, help="Ray: encoder actors (default: one per GPU, else per 2 CPUs)")
     ClusterSettings.add_arguments(p)
     p.set_defaults(func=main)
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
 
 
 def _add_bulk_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,9 +86,9 @@ def main(args: argparse.Namespace) -> int:
                        max_backoff=args.max_backoff, concurrency=args.concurrency, compress=args.compress)
     load = LoadOptions(model_name=args.model, rebuild=args.rebuild, keep_old=args.keep_old,
                        delete_missing=args.delete_missing, replicas=args.replicas, bulk=bulk,
-                       vector_quantization=args.vector_quantization)
+                       vector_quantization=args.vector_quantization, shards=args.shards)
     config = IngestConfig(args.input, args.index, args.model, args.rejects, args.format, fields, load,
-                          show_progress=not args.no_progress, engine=args.engine)
+                          show_progress=not args.no_progress, engine=args.engine, backend=args.backend)
     report = _run(config, settings, args)
     sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
     return exit_code(report)

@@ -47,6 +47,7 @@ class IngestConfig:
     load: LoadOptions = field(default_factory=LoadOptions)
     show_progress: bool = True
     engine: str = "local"
+    backend: str | None = None  # encoder backend for the documents (None: the fastest, see load_document_encoder)
 
     def __post_init__(self) -> None:
         self.input = Path(self.input)
@@ -126,9 +127,9 @@ def run(config: IngestConfig, client: OpenSearch, encoder: Encoder | None = None
     """Run the job and return its report as a dict."""
     items = read_records(config.input, config.fields, config.format)
     if encoder is None:
-        from lacl_search.core.encoding import load_encoder
+        from lacl_search.core.encoding import load_document_encoder
 
-        encoder = load_encoder(config.model)  # the backend saved with the model (ONNX when exported)
+        encoder = load_document_encoder(config.model, backend=config.backend)
     sink = RejectSink(config.rejects)
     stale = config.rejects.exists()
     docs = progress(_documents(items, sink), config)

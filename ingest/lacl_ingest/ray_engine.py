@@ -109,10 +109,10 @@ class EncodeAndWrite:
     """A Ray actor: embeds the new and changed documents of a batch and writes them to ``index``."""
 
     def __init__(self, model: str, settings: ClusterSettings, index: str, bulk: BulkOptions, incremental: bool,
-                 threads: int) -> None:
+                 threads: int, backend: str | None = None) -> None:
         import torch
 
-        from lacl_search.core.encoder import Encoder
+        from lacl_search.core.encoding import load_document_encoder
         from lacl_search.serving.client import make_client
         from lacl_search.serving.indexing.pipeline import Embedder
 
@@ -120,8 +120,8 @@ class EncodeAndWrite:
             torch.set_num_threads(max(1, threads))
         self.client = make_client(settings)
         self.bulk = bulk
-        self.embedder = Embedder(self.client, index, Encoder.load(model), batch_size=bulk.batch_size,
-                                 incremental=incremental)
+        self.embedder = Embedder(self.client, index, load_document_encoder(model, backend=backend),
+                                 batch_size=bulk.batch_size, incremental=incremental)
 
     def __call__(self, batch: dict) -> dict:
         from opensearchpy.exceptions import ConnectionError as TransportConnectionError
@@ -239,7 +239,8 @@ def run_ray(config: IngestConfig, settings: ClusterSettings, options: RayOptions
         EncodeAndWrite, batch_size=options.rows_per_batch, batch_format="numpy", concurrency=encoders,
         num_cpus=cpus, num_gpus=gpus,
         fn_constructor_kwargs={"model": config.model, "settings": settings, "index": target.index,
-                               "bulk": config.load.bulk, "incremental": target.mode != "new", "threads": int(cpus)})
+                               "bulk": config.load.bulk, "incremental": target.mode != "new", "threads": int(cpus),
+                               "backend": config.backend})
     sink, start = RejectSink(config.rejects), time.perf_counter()
     stale = config.rejects.exists()
     tally = _Tally(sink)

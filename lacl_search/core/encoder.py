@@ -26,7 +26,8 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,12 +45,18 @@ from lacl_search.core.encoding import (  # noqa: F401  (re-exported: the config 
     EncodingMixin,
     Side,
     load_encoder,
+    pad_ids,
 )
 
 log = logging.getLogger(__name__)
 # GPU inference: fp16 autocast and batches of up to this many padded tokens (length-sorted).
-GPU_MAX_TOKENS = 65536
+GPU_MAX_TOKENS = 262144
 GPU_MAX_BATCH = 1024
+AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": None}
+# GPU inference: texts are tokenised (on the CPU, in a thread) this many at a time, one chunk ahead of the GPU;
+# batch outputs stay on the device and come back to the host this many batches at a time.
+GPU_CHUNK = 8192
+GPU_PENDING = 64
 
 
 def _load_backbone(source: str) -> PreTrainedModel:
@@ -160,6 +167,10 @@ class Encoder(EncodingMixin, nn.Module):
         return digest.hexdigest()[:16]
 
     backend = "torch"
+    gpu_dtype: str = "fp16"  # autocast on a GPU: fp16, bf16 or fp32 (none)
+    cpu_dtype: str = "fp32"  # autocast on a CPU: fp32 (none) or bf16 (backend ``torch-bf16``)
+    gpu_max_tokens: int = GPU_MAX_TOKENS  # padded tokens per GPU batch
+    gpu_chunk: int = GPU_CHUNK  # texts tokenised ahead of the GPU
 
     # ----------------------------------------------------------------------------------- training path
     def token_ids(self, texts: Sequence[str], side: Side, max_length: int | None = None) -> list[list[int]]:
@@ -201,30 +212,80 @@ class Encoder(EncodingMixin, nn.Module):
     def _batch_limits(self, batch_size: int) -> tuple[int, int | None]:
         """On a GPU, large length-sorted batches bounded by padded tokens; on CPU small token-bounded ones."""
         if self.device.type == "cuda":
-            return max(batch_size, GPU_MAX_BATCH), GPU_MAX_TOKENS
+            return max(batch_size, GPU_MAX_BATCH), self.gpu_max_tokens
         return batch_size, self.cpu_max_tokens
 
-    @torch.inference_mode()
+    def _pipelined(self) -> bool:
+        return self.device.type == "cuda"
+
+    def encode(self, texts: Sequence[str], side: Side, *, batch_size: int = 32,
+               show_progress: bool = False) -> np.ndarray:
+        """As :meth:`EncodingMixin.encode`; on a GPU, long inputs are tokenised one chunk ahead in a thread
+        (the tokenizer runs in Rust without the GIL) while the GPU encodes the chunk before."""
+        if isinstance(texts, str) or not self._pipelined() or len(texts) <= self.gpu_chunk:
+            return super().encode(texts, side, batch_size=batch_size, show_progress=show_progress)
+        chunks = [texts[i : i + self.gpu_chunk] for i in range(0, len(texts), self.gpu_chunk)]
+        parts = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize") as pool:
+            ahead = pool.submit(self.token_ids, chunks[0], side)
+            for k in range(len(chunks)):
+                ids = ahead.result()
+                if k + 1 < len(chunks):
+                    ahead = pool.submit(self.token_ids, chunks[k + 1], side)
+                parts.append(self.encode_ids(ids, side, batch_size=batch_size, show_progress=show_progress))
+        return np.concatenate(parts)
+
+    def _embed_batches(self, ids: Sequence[list[int]], batches: Iterable[np.ndarray], side: Side,
+                       out: np.ndarray) -> None:
+        """Queue the batches without waiting for each: outputs stay on the device and are copied back
+        :data:`GPU_PENDING` batches at a time (one synchronisation each), so padding the next batch on the
+        CPU overlaps the GPU's work on the last."""
+        pending: list[tuple[np.ndarray, torch.Tensor]] = []
+        for idx in batches:
+            pending.append((idx, self._embed_tensor([ids[i] for i in idx], side)))
+            if len(pending) >= GPU_PENDING:
+                _collect(pending, out)
+        _collect(pending, out)
+
     def _embed_ids(self, ids: Sequence[list[int]], side: Side) -> np.ndarray:
         """Embeddings ``[len(ids), dim]`` float32 of one batch, in eval mode, fp16 autocast on a GPU."""
+        return self._embed_tensor(ids, side).cpu().numpy()
+
+    @torch.inference_mode()
+    def _embed_tensor(self, ids: Sequence[list[int]], side: Side) -> torch.Tensor:
+        """One batch's embeddings ``[len(ids), dim]`` float32, left on the encoder's device."""
         was_training = self.training
         self.eval()
-        batch = self.pad(ids)
-        dtype = inference_dtype(self.device.type)
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        cuda = self.device.type == "cuda"
+        batch = {k: torch.from_numpy(v) for k, v in pad_ids(ids, pad_id).items()}
+        batch = {k: (v.pin_memory() if cuda else v).to(self.device, non_blocking=cuda) for k, v in batch.items()}
+        dtype = inference_dtype(self.device.type, self.gpu_dtype, self.cpu_dtype)
         autocast = torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
         with autocast:
             emb = self(batch["input_ids"], batch["attention_mask"], side=side)  # [B, H]
         self.train(was_training)
-        return emb.float().cpu().numpy()
+        return emb.float()
 
 
-def inference_dtype(device_type: str) -> torch.dtype | None:
-    """The autocast dtype for inference on ``device_type``: fp16 on CUDA, None (fp32) elsewhere.
+def _collect(pending: list[tuple[np.ndarray, torch.Tensor]], out: np.ndarray) -> None:
+    """Copy queued batch outputs to the host rows they belong to (one device synchronisation)."""
+    if pending:
+        out[np.concatenate([idx for idx, _ in pending])] = torch.cat([emb for _, emb in pending]).cpu().numpy()
+        pending.clear()
 
-    fp16 rather than bf16: inference only (no gradients to overflow), and its 10-bit mantissa keeps
-    embeddings closer to fp32 than bf16's 7 bits.
+
+def inference_dtype(device_type: str, gpu_dtype: str = "fp16", cpu_dtype: str = "fp32") -> torch.dtype | None:
+    """The autocast dtype for inference on ``device_type``: ``gpu_dtype`` on CUDA, ``cpu_dtype`` elsewhere
+    (None: no autocast, fp32).
+
+    fp16 by default rather than bf16: inference only (no gradients to overflow), and its 10-bit mantissa
+    keeps embeddings closer to fp32 than bf16's 7 bits (``benchmarks/gpu_throughput.py`` measures both).
     """
-    return torch.float16 if device_type == "cuda" else None
+    chosen = gpu_dtype if device_type == "cuda" else cpu_dtype
+    if chosen not in AUTOCAST_DTYPES or (device_type != "cuda" and chosen == "fp16"):
+        raise ValueError(f"unsupported inference dtype {chosen!r} on {device_type}")
+    return AUTOCAST_DTYPES[chosen]
 
 
 def default_device() -> torch.device:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lacl_search.core.encoding import ONNX_DIR, EncoderConfig, EncodingMixin, Side, onnx_file
+from lacl_search.core.encoding import ONNX_DIR, EncoderConfig, EncodingMixin, Side, onnx_file, pad_ids
 from lacl_search.errors import ArtifactMissing
 
 log = logging.getLogger(__name__)
@@ -108,13 +108,7 @@ class OnnxEncoder(EncodingMixin):
 
     def pad(self, ids: Sequence[list[int]]) -> dict[str, np.ndarray]:
         """Right-padded ``input_ids`` / ``attention_mask`` ``[batch, seq]`` int64."""
-        width = max(len(x) for x in ids)
-        input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for row, x in enumerate(ids):
-            input_ids[row, : len(x)] = x
-            mask[row, : len(x)] = 1
-        return {"input_ids": input_ids, "attention_mask": mask}
+        return pad_ids(ids, self.pad_id)
 
     def _embed_ids(self, ids: Sequence[list[int]], side: Side) -> np.ndarray:
         (emb,) = self._sessions[side].run(["embedding"], self.pad(ids))  # [B, H]

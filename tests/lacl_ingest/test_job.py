@@ -40,6 +40,8 @@ def test_ingest_job_rejects_and_per_document_failures(os_client, index_name, tmp
     assert os_client.count(index=index_name)["count"] == 2
     hit = os_client.get(index=index_name, id="d")["_source"]
     assert hit["lang"] == "ja"  # detected
+    settings = next(iter(os_client.indices.get_settings(index=index_name).values()))["settings"]["index"]
+    assert settings["number_of_shards"] == "2"  # the default: hybrid queries fetch only the page
 
 
 def test_ingest_into_a_scalar_quantized_index_is_searchable(os_client, index_name, tmp_path):
@@ -50,9 +52,11 @@ def test_ingest_into_a_scalar_quantized_index_is_searchable(os_client, index_nam
     texts = ["XML parser library", "image viewer", "web server", "Bildbetrachter", "serveur web", "text editor"]
     path.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
     config = IngestConfig(path, index_name, "tiny", show_progress=False,
-                          load=LoadOptions(model_name="tiny", vector_quantization="sq"))
+                          load=LoadOptions(model_name="tiny", vector_quantization="sq", shards=1))
     report = ingest_run(config, os_client, tiny)
     assert report["indexed"] == len(texts) and report["switched"], report
+    settings = next(iter(os_client.indices.get_settings(index=index_name).values()))["settings"]["index"]
+    assert settings["number_of_shards"] == "1"
     mapping = next(iter(os_client.indices.get_mapping(index=index_name).values()))["mappings"]
     assert mapping["properties"]["vector"]["method"]["parameters"]["encoder"]["name"] == "sq"
     hits = Searcher(os_client, index=index_name, encoder=tiny).search("image viewer", mode="dense", k=3)

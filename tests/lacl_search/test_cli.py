@@ -55,6 +55,8 @@ def test_expected_failures_are_one_line_with_their_exit_code(args, code, message
 
 def test_usage_errors_keep_argparse_code():
     assert _run("search", "--no-such-flag").returncode == 2
+    result = _run("ingest", "--input", "docs.jsonl", "--index", "docs", "--shards", "0")
+    assert result.returncode == 2 and "--shards: must be >= 1, got 0" in result.stderr, result.stderr
 
 
 def test_building_the_command_line_imports_no_heavy_library():

@@ -50,6 +50,7 @@ class LoadOptions:
         extra_meta: more ``_meta`` entries (e.g. a corpus fingerprint).
         vector_quantization: ``"sq"``: Lucene scalar quantisation of the vectors in a newly created
             index (:class:`lacl_search.core.schema.HnswParams`); an existing index keeps its mapping.
+        shards: primary shards of a newly created index (:data:`lacl_search.core.schema.DEFAULT_SHARDS`).
     """
 
     model_name: str = "default"
@@ -60,6 +61,7 @@ class LoadOptions:
     bulk: BulkOptions = field(default_factory=BulkOptions)
     extra_meta: dict | None = None
     vector_quantization: str = "none"
+    shards: int = schema.DEFAULT_SHARDS
 
 
 @dataclass
@@ -87,8 +89,8 @@ def prepare_target(client: OpenSearch, alias: str, encoder: Encoder, options: Lo
         log.info("resuming the unfinished build %s of alias %s", unfinished, alias)
         return LoadResult(unfinished, "resumed")
     hnsw = schema.HnswParams(quantization=options.vector_quantization)
-    return LoadResult(versions.create_index(client, alias, encoder, options.model_name, options.extra_meta, hnsw),
-                      "new")
+    return LoadResult(versions.create_index(client, alias, encoder, options.model_name, options.extra_meta, hnsw,
+                                            shards=options.shards), "new")
 
 
 def delete_missing(client: OpenSearch, index: str, keep: set[str], options: BulkOptions,

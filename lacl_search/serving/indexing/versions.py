@@ -49,12 +49,14 @@ def check_index_name(alias: str) -> str:
 
 
 def create_index(client: OpenSearch, alias: str, encoder: Encoder, model_name: str,
-                 extra_meta: dict | None = None, hnsw: schema.HnswParams | None = None) -> str:
+                 extra_meta: dict | None = None, hnsw: schema.HnswParams | None = None,
+                 shards: int = schema.DEFAULT_SHARDS) -> str:
     """Create a new concrete index for ``alias`` (bulk-load settings, state ``building``); return its name."""
     check_index_name(alias)
     name = f"{alias}-{time.strftime('%Y%m%d%H%M%S')}-{int(time.time() * 1000) % 1000:03d}"
     meta = {**model_meta(encoder, model_name), **(extra_meta or {}), BUILD_STATE: BUILDING}
-    body = schema.index_body(encoder.dim, encoder.config.space_type, meta, icu=icu_available(client), hnsw=hnsw)
+    body = schema.index_body(encoder.dim, encoder.config.space_type, meta, icu=icu_available(client), hnsw=hnsw,
+                             shards=shards)
     client.indices.create(index=name, body=body)
     log.info("created index %s for alias %s (dim %d, %s)", name, alias, encoder.dim, encoder.config.space_type)
     return name

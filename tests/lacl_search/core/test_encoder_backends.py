@@ -10,6 +10,8 @@ import pytest
 import torch
 
 from lacl_provision.models.export import export
+from lacl_search.core import encoder as encoder_module
+from lacl_search.core import encoding
 from lacl_search.core.encoder import Encoder, inference_dtype
 from lacl_search.core.encoding import CONFIG_NAME, CPU_MAX_TOKENS, EncoderConfig, length_batches, load_encoder
 from lacl_search.core.onnx_backend import OnnxEncoder
@@ -91,6 +93,32 @@ def test_saved_backend_is_the_default_and_load_time_overrides_it(exported, tmp_p
         load_encoder(str(folder), backend="tensorrt")
 
 
+def test_documents_take_torch_on_a_gpu_queries_keep_the_saved_backend(exported, monkeypatch) -> None:
+    _, folder = exported[True]
+    config = EncoderConfig.read(folder)
+    replace(config, backend="onnx-fp32").write(folder)
+    calls = []
+    monkeypatch.setattr(Encoder, "from_pretrained", classmethod(lambda cls, src, **kw: calls.append(kw) or "gpu"))
+    monkeypatch.setattr(encoding, "gpu_present", lambda: True)
+    try:
+        assert encoding.load_document_encoder(str(folder)) == "gpu" and calls == [{"device": None}]
+        assert isinstance(load_encoder(str(folder)), OnnxEncoder)  # searches: the saved backend
+        assert isinstance(encoding.load_document_encoder(str(folder), backend="onnx-fp32"), OnnxEncoder)
+    finally:
+        config.write(folder)
+    assert len(calls) == 1
+
+
+def test_torch_bf16_backend_autocasts_on_cpu_and_stays_close(exported) -> None:
+    encoder, folder = exported[True]
+    bf16 = load_encoder(str(folder), backend="torch-bf16", device="cpu")
+    assert isinstance(bf16, Encoder) and bf16.cpu_dtype == "bf16" and encoder.cpu_dtype == "fp32"
+    out = bf16.encode(TEXTS, "document")
+    assert out.dtype == np.float32
+    assert _cos(out, encoder.encode(TEXTS, "document")).min() >= 0.99  # tiny random model: loose bound
+    assert not np.array_equal(out, encoder.encode(TEXTS, "document"))  # bf16 did run
+
+
 def test_fingerprint_ignores_the_backend_choice() -> None:
     encoder = build_tiny_encoder(seed=3)
     before = encoder.fingerprint()
@@ -109,13 +137,31 @@ def test_length_batches_cover_everything_and_bound_padded_tokens() -> None:
 
 def test_gpu_path_uses_fp16_and_large_batches_cpu_stays_fp32(monkeypatch) -> None:
     assert inference_dtype("cuda") is torch.float16 and inference_dtype("cpu") is None
+    assert inference_dtype("cuda", "bf16") is torch.bfloat16 and inference_dtype("cuda", "fp32") is None
+    assert inference_dtype("cpu", "bf16") is None and inference_dtype("cpu", cpu_dtype="bf16") is torch.bfloat16
+    with pytest.raises(ValueError, match="unsupported inference dtype"):
+        inference_dtype("cuda", "int4")
     encoder = build_tiny_encoder(seed=3).eval()
     assert encoder._batch_limits(32) == (32, CPU_MAX_TOKENS)  # CPU: token-bounded small batches
     encoder.cpu_max_tokens = None
     assert encoder._batch_limits(32) == (32, None)
     monkeypatch.setattr(Encoder, "device", property(lambda self: torch.device("cuda")))
     size, tokens = encoder._batch_limits(32)
-    assert size >= 1024 and tokens is not None
+    assert size >= 1024 and tokens == encoder.gpu_max_tokens
+    encoder.gpu_max_tokens = 4096
+    assert encoder._batch_limits(32)[1] == 4096
+
+
+def test_pipelined_gpu_path_gives_the_plain_embeddings_in_input_order(monkeypatch) -> None:
+    """The GPU path (chunks tokenised ahead in a thread, batches queued and collected in groups), run on CPU."""
+    encoder = build_tiny_encoder(seed=3).eval()
+    texts = [f"{t} {i}" for i in range(7) for t in TEXTS]  # 42 texts, several lengths
+    plain, plain_queries = encoder.encode(texts, "document", batch_size=4), encoder.encode(texts[:5], "query")
+    monkeypatch.setattr(Encoder, "_pipelined", lambda self: True)
+    monkeypatch.setattr(encoder_module, "GPU_PENDING", 3)
+    encoder.gpu_chunk = 10  # 5 chunks
+    np.testing.assert_allclose(encoder.encode(texts, "document", batch_size=4), plain, atol=1e-6)
+    np.testing.assert_allclose(encoder.encode(texts[:5], "query"), plain_queries, atol=1e-6)  # one chunk
 
 
 def _imports(code: str) -> set[str]:

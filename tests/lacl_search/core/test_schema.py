@@ -27,6 +27,13 @@ def test_bulk_vs_serving_settings():
     assert schema.serving_settings(2)["index"]["number_of_replicas"] == 2
 
 
+def test_primary_shards_default_to_two_and_are_validated():
+    assert schema.index_body(8, "cosinesimil")["settings"]["index"]["number_of_shards"] == schema.DEFAULT_SHARDS == 2
+    assert schema.index_body(8, "cosinesimil", shards=1)["settings"]["index"]["number_of_shards"] == 1
+    with pytest.raises(ValueError, match="shards"):
+        schema.index_body(8, "cosinesimil", shards=0)
+
+
 def test_bad_vector_specs():
     with pytest.raises(ValueError):
         schema.vector_mapping(0, "cosinesimil")
