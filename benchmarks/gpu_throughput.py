@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lacl_search.core.encoder import AUTOCAST_DTYPES, Encoder
+from lacl_search.core.encoder import AUTOCAST_DTYPES, GPU_MAX_TOKENS, Encoder
 from lacl_search.core.types import Document
 
 log = logging.getLogger("gpu_throughput")
@@ -34,7 +34,8 @@ def read_corpus(path: Path, limit: int) -> list[Document]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
-            docs.append(Document(row.get("_id") or row["id"], row.get("text", ""), title=row.get("title") or None))
+            docs.append(Document(row.get("_id") or row["id"], row.get("text", ""), title=row.get("title") or None,
+                                 lang=row.get("lang")))
             if len(docs) >= limit:
                 break
     return docs
@@ -47,6 +48,24 @@ def timed_encode(encoder: Encoder, docs: list[Document], dtype: str, max_tokens:
     start = time.perf_counter()
     emb = encoder.encode_documents(docs)  # returns host numpy: every batch is synchronised
     return emb, time.perf_counter() - start
+
+
+def ingest_windows(encoder: Encoder, docs: list[Document], windows: list[int]) -> list[dict]:
+    """docs/s of the ingest job's encoding side (``Embedder.actions``: language codes, content hashes,
+    encoding, bulk actions; no cluster) when it hands the encoder ``window`` documents per call."""
+    from lacl_search.serving.indexing.pipeline import Embedder
+
+    encoder.gpu_dtype, encoder.gpu_max_tokens = "fp16", GPU_MAX_TOKENS
+    rows = []
+    for window in windows:
+        embedder = Embedder(None, "bench", encoder, batch_size=32, incremental=False)
+        embedder.actions(docs[:window])  # warm-up
+        start = time.perf_counter()
+        actions = sum(len(embedder.actions(docs[i : i + window])) for i in range(0, len(docs), window))
+        seconds = time.perf_counter() - start
+        rows.append({"window": window, "docs_per_s": actions / seconds, "seconds": seconds})
+        log.info("%s", rows[-1])
+    return rows
 
 
 def query_latency(encoder: Encoder, path: Path, n: int = 200) -> dict:
@@ -77,6 +96,8 @@ def main() -> int:
                         help="DTYPE:MAX_TOKENS pairs (padded tokens per batch)")
     parser.add_argument("--queries", type=Path, default=Path("data/ddtp/mixed/queries.jsonl"),
                         help="queries for the one-at-a-time latency (fp16)")
+    parser.add_argument("--ingest-windows", type=int, nargs="*", default=[],
+                        help="also time the ingest job's encoding side with these documents per encoder call")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
@@ -109,13 +130,15 @@ def main() -> int:
                      "cos_fp32_min": float(cos.min()), "cos_fp32_median": float(np.median(cos))})
         log.info("%s", rows[-1])
     info |= query_latency(encoder, args.queries)
-    _print(info, rows)
+    windows = ingest_windows(encoder, docs, args.ingest_windows)
+    _print(info, rows, windows)
     if args.json:
-        args.json.write_text(json.dumps({"info": info, "rows": rows}, indent=1) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps({"info": info, "rows": rows, "ingest_windows": windows}, indent=1) + "\n",
+                             encoding="utf-8")
     return 0
 
 
-def _print(info: dict, rows: list[dict]) -> None:
+def _print(info: dict, rows: list[dict], windows: list[dict]) -> None:
     w = sys.stdout.write
     w(f"{info['gpu']}, torch {info['torch']}: {info['docs']} documents, mean {info['mean_tokens']:.0f} tokens; "
       f"tokenisation alone {info['tokenize_docs_per_s']:.0f} docs/s\n")
@@ -128,6 +151,10 @@ def _print(info: dict, rows: list[dict]) -> None:
     for r in rows:
         w(f"| {r['dtype']} | {r['max_tokens']} | {r['docs_per_s']:.0f} | {r['seconds']:.1f} | "
           f"{r['peak_gpu_mib']:.0f} | {r['cos_fp32_min']:.5f} / {r['cos_fp32_median']:.6f} |\n")
+    if windows:
+        w("\n| ingest encoding side: documents per encoder call | docs/s |\n|---|---|\n")
+        for r in windows:
+            w(f"| {r['window']} | {r['docs_per_s']:.0f} |\n")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 MAX_ERRORS_KEPT = 100
 SORT_WINDOW_BATCHES = 16  # documents are length-sorted over this many encoder batches (2.5x faster on CPU)
+# On a GPU one window must fill its large batches: encoding 512 documents per call left an H200 mostly idle
+# (benchmarks/gpu_throughput.py --ingest-windows).
+GPU_WINDOW = 8192
 FailureHook = Callable[[str, str], None]
 
 
@@ -149,6 +152,8 @@ class Embedder:
     def __init__(self, client: OpenSearch, index: str, encoder: Encoder, *, batch_size: int, incremental: bool):
         self.client, self.index, self.encoder, self.batch_size = client, index, encoder, batch_size
         self.incremental = incremental
+        on_gpu = getattr(getattr(encoder, "device", None), "type", "cpu") == "cuda"
+        self.window = max(batch_size * SORT_WINDOW_BATCHES, GPU_WINDOW if on_gpu else 0)  # documents per encode
         self.key = model_key(encoder.fingerprint(), encoder.config.document_prefix)
         self.skipped = self.encoded = 0
         self.seconds = 0.0
@@ -187,7 +192,7 @@ class _EncodingThread(threading.Thread):
     def run(self) -> None:
         size = self.embedder.batch_size
         try:
-            for window in _windows(self.docs, size * SORT_WINDOW_BATCHES):
+            for window in _windows(self.docs, self.embedder.window):
                 if self._halt.is_set():
                     return
                 if self.seen is not None:

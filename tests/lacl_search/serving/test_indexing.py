@@ -60,6 +60,17 @@ def test_content_hash_covers_text_title_lang_metadata_and_model():
     assert base not in hashes and len(hashes) == 6
 
 
+def test_encoder_windows_are_large_on_a_gpu(tiny, monkeypatch):
+    import torch
+
+    from lacl_search.core.encoder import Encoder
+    from lacl_search.serving.indexing.pipeline import GPU_WINDOW, SORT_WINDOW_BATCHES, Embedder
+
+    assert Embedder(None, "i", tiny, batch_size=32, incremental=False).window == 32 * SORT_WINDOW_BATCHES
+    monkeypatch.setattr(Encoder, "device", property(lambda self: torch.device("cuda")))
+    assert Embedder(None, "i", tiny, batch_size=32, incremental=False).window == GPU_WINDOW
+
+
 def test_bulk_options_validate():
     with pytest.raises(ValueError, match="concurrency"):
         BulkOptions(concurrency=0)
