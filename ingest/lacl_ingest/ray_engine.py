@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,11 +114,13 @@ class EncodeAndWrite:
         import torch
 
         from lacl_search.core.encoding import load_document_encoder
+        from lacl_search.core.onnx_backend import THREADS_VARIABLE
         from lacl_search.serving.client import make_client
         from lacl_search.serving.indexing.pipeline import Embedder
 
-        if not torch.cuda.is_available():
+        if not torch.cuda.is_available():  # this actor's CPU share, for torch and for ONNX Runtime alike
             torch.set_num_threads(max(1, threads))
+            os.environ[THREADS_VARIABLE] = str(max(1, threads))
         self.client = make_client(settings)
         self.bulk = bulk
         self.embedder = Embedder(self.client, index, load_document_encoder(model, backend=backend),

@@ -16,10 +16,17 @@ from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.core.types import Fusion, Hit, Mode
-from lacl_search.errors import BadInput
+from lacl_search.errors import BadInput, ClusterUnavailable
 from lacl_search.serving import cluster, language_plan, plan, postprocess, profiles
 from lacl_search.serving.client import translate_errors, warn_insecure
-from lacl_search.serving.search import check_fusion_side, check_pipeline, check_profile, query_language
+from lacl_search.serving.search import (
+    PARTIAL_BACKOFF,
+    PARTIAL_RETRIES,
+    check_fusion_side,
+    check_pipeline,
+    check_profile,
+    query_language,
+)
 
 if TYPE_CHECKING:  # either backend (torch Encoder or OnnxEncoder); importing torch here would tax start-up
     from lacl_search.core.encoder import Encoder
@@ -138,10 +145,26 @@ class AsyncSearcher:
         return found
 
     async def _search(self, body: dict, **params: object) -> dict:
-        return await self.client.search(index=self.index, body=body, **params)
+        async def send() -> list[dict]:
+            return [await self.client.search(index=self.index, body=body, **params)]
+
+        return (await self._complete(send))[0]
 
     async def _msearch(self, bodies: list[dict]) -> list[dict]:
-        return (await self.client.msearch(body=plan.msearch_lines(self.index, bodies)))["responses"]
+        async def send() -> list[dict]:
+            return (await self.client.msearch(body=plan.msearch_lines(self.index, bodies)))["responses"]
+
+        return await self._complete(send)
+
+    async def _complete(self, send) -> list[dict]:
+        """As :meth:`lacl_search.serving.search.Searcher._complete`: partial answers are retried."""
+        for attempt in range(PARTIAL_RETRIES + 1):
+            responses = await send()
+            if (problem := plan.partial_failure(responses)) is None:
+                return responses
+            log.warning("partial answer from index %s (%s); retrying", self.index, problem)
+            await asyncio.sleep(PARTIAL_BACKOFF * 2**attempt)
+        raise ClusterUnavailable(f"index {self.index!r}: {problem} after {PARTIAL_RETRIES} retries")
 
     async def _ensure_pipeline(self, name: str, body: dict) -> None:
         if name in self._pipelines:

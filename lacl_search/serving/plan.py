@@ -30,6 +30,21 @@ def hit_from_response(raw: dict) -> Hit:
     )
 
 
+def partial_failure(responses: list[dict]) -> str | None:
+    """Why a search answer is incomplete (some shards did not answer), or None when every shard answered.
+
+    OpenSearch returns partial results by default when a shard copy fails, e.g. when its node dies between
+    the query and the fetch phase of a multi-shard search: the hits of that shard are silently missing."""
+    for response in responses:
+        shards = response.get("_shards") or {}
+        if shards.get("failed"):
+            reasons = [str((f.get("reason") or {}).get("reason") or (f.get("reason") or {}).get("type") or "")
+                       for f in shards.get("failures") or []]
+            detail = f": {reasons[0][:200]}" if reasons and reasons[0] else ""
+            return f"{shards['failed']} of {shards.get('total', '?')} shards did not answer{detail}"
+    return None
+
+
 def hits(response: dict) -> list[Hit]:
     """The hits of one search response (an ``_msearch`` item with ``error`` raises :class:`ClusterError`)."""
     if "error" in response:

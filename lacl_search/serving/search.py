@@ -11,7 +11,8 @@ Request bodies come from :mod:`lacl_search.serving.plan`, shared with the asynci
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from opensearchpy import OpenSearch
@@ -20,7 +21,7 @@ from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.langid import detect_query_language
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Fusion, Hit, Mode
-from lacl_search.errors import BadInput, ClusterError, ConfigError
+from lacl_search.errors import BadInput, ClusterError, ClusterUnavailable, ConfigError
 from lacl_search.serving import cluster, language_plan, plan, postprocess, profiles
 from lacl_search.serving.client import translate_errors
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:  # either backend (torch Encoder or OnnxEncoder); importing to
     from lacl_search.core.encoder import Encoder
 
 log = logging.getLogger(__name__)
+# A search answered by only some shards is sent again this many times (backoff doubling from 0.1 s).
+PARTIAL_RETRIES = 3
+PARTIAL_BACKOFF = 0.1
 
 FUSION_SIDES = ("auto", "server", "client")
 NEURAL_PLUGIN = cluster.NEURAL_PLUGIN
@@ -182,10 +186,21 @@ class Searcher:
         return found
 
     def _search(self, body: dict, **params: object) -> dict:
-        return self.client.search(index=self.index, body=body, **params)
+        return self._complete(lambda: [self.client.search(index=self.index, body=body, **params)])[0]
 
     def _msearch(self, bodies: list[dict]) -> list[dict]:
-        return self.client.msearch(body=plan.msearch_lines(self.index, bodies))["responses"]
+        return self._complete(lambda: self.client.msearch(body=plan.msearch_lines(self.index, bodies))["responses"])
+
+    def _complete(self, send: Callable[[], list[dict]]) -> list[dict]:
+        """``send()``'s responses once every shard answered: a partial answer (a shard copy failed, e.g. its
+        node died mid-search) is retried, never returned with hits missing."""
+        for attempt in range(PARTIAL_RETRIES + 1):
+            responses = send()
+            if (problem := plan.partial_failure(responses)) is None:
+                return responses
+            log.warning("partial answer from index %s (%s); retrying", self.index, problem)
+            time.sleep(PARTIAL_BACKOFF * 2**attempt)
+        raise ClusterUnavailable(f"index {self.index!r}: {problem} after {PARTIAL_RETRIES} retries")
 
     def _server_fusion(self, fusion: Fusion) -> bool:
         """Whether ``fusion`` runs server-side here (:mod:`lacl_search.serving.cluster`; version read once)."""
