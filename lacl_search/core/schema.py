@@ -112,8 +112,8 @@ def _i18n_object() -> dict:
 # Primary shards of a new index. Two, not OpenSearch's one: on a single-shard index the neural-search plugin
 # fetches `_source` and highlights for every hit each hybrid sub-query collected (pagination_depth per leg)
 # before normalising, since query and fetch run as one phase there; with two or more shards it fetches the
-# final page only. Measured on dev-mixed (6,107 docs, language-aware hybrid, depth 30): 9.5 ms mean server
-# time on one shard, 3.2 ms on two (docs/fusion.md, "Fifth session").
+# final page only. Measured on dev-mixed (6,107 docs, language-aware hybrid, depth 30): 10.2 ms mean server
+# time on one shard, 2.6 ms on two (docs/fusion.md, "Fifth session").
 DEFAULT_SHARDS = 2
 
 

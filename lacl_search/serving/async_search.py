@@ -162,8 +162,9 @@ class AsyncSearcher:
             responses = await send()
             if (problem := plan.partial_failure(responses)) is None:
                 return responses
-            log.warning("partial answer from index %s (%s); retrying", self.index, problem)
-            await asyncio.sleep(PARTIAL_BACKOFF * 2**attempt)
+            if attempt < PARTIAL_RETRIES:
+                log.warning("partial answer from index %s (%s); retrying", self.index, problem)
+                await asyncio.sleep(PARTIAL_BACKOFF * 2**attempt)
         raise ClusterUnavailable(f"index {self.index!r}: {problem} after {PARTIAL_RETRIES} retries")
 
     async def _ensure_pipeline(self, name: str, body: dict) -> None:

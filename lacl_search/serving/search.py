@@ -198,8 +198,9 @@ class Searcher:
             responses = send()
             if (problem := plan.partial_failure(responses)) is None:
                 return responses
-            log.warning("partial answer from index %s (%s); retrying", self.index, problem)
-            time.sleep(PARTIAL_BACKOFF * 2**attempt)
+            if attempt < PARTIAL_RETRIES:
+                log.warning("partial answer from index %s (%s); retrying", self.index, problem)
+                time.sleep(PARTIAL_BACKOFF * 2**attempt)
         raise ClusterUnavailable(f"index {self.index!r}: {problem} after {PARTIAL_RETRIES} retries")
 
     def _server_fusion(self, fusion: Fusion) -> bool:
