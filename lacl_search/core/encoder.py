@@ -183,9 +183,12 @@ class Encoder(EncodingMixin, nn.Module):
         )["input_ids"]
 
     def pad(self, ids: Sequence[list[int]]) -> dict[str, torch.Tensor]:
-        """Pad token ids into ``input_ids`` / ``attention_mask`` tensors ``[batch, seq]`` on the device."""
-        batch = self.tokenizer.pad({"input_ids": list(ids)}, return_tensors="pt")
-        return {k: v.to(self.device) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+        """Pad token ids into ``input_ids`` / ``attention_mask`` tensors ``[batch, seq]`` on the device (right
+        padding with numpy; on a GPU copied from pinned memory without blocking the host)."""
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        cuda = self.device.type == "cuda"
+        tensors = {k: torch.from_numpy(v) for k, v in pad_ids(ids, pad_id).items()}
+        return {k: (v.pin_memory() if cuda else v).to(self.device, non_blocking=cuda) for k, v in tensors.items()}
 
     def tokenize(self, texts: Sequence[str], side: Side, max_length: int | None = None) -> dict:
         """Tokenise ``texts`` with the side's prefix; returns padded tensors on the encoder's device."""
@@ -256,10 +259,7 @@ class Encoder(EncodingMixin, nn.Module):
         """One batch's embeddings ``[len(ids), dim]`` float32, left on the encoder's device."""
         was_training = self.training
         self.eval()
-        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        cuda = self.device.type == "cuda"
-        batch = {k: torch.from_numpy(v) for k, v in pad_ids(ids, pad_id).items()}
-        batch = {k: (v.pin_memory() if cuda else v).to(self.device, non_blocking=cuda) for k, v in batch.items()}
+        batch = self.pad(ids)
         dtype = inference_dtype(self.device.type, self.gpu_dtype, self.cpu_dtype)
         autocast = torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
         with autocast:

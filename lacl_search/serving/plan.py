@@ -38,10 +38,10 @@ def partial_failure(responses: list[dict]) -> str | None:
     for response in responses:
         shards = response.get("_shards") or {}
         if shards.get("failed"):
-            reasons = [str((f.get("reason") or {}).get("reason") or (f.get("reason") or {}).get("type") or "")
-                       for f in shards.get("failures") or []]
-            detail = f": {reasons[0][:200]}" if reasons and reasons[0] else ""
-            return f"{shards['failed']} of {shards.get('total', '?')} shards did not answer{detail}"
+            reason = ((shards.get("failures") or [{}])[0].get("reason")) or {}
+            detail = str(reason.get("reason") or reason.get("type") or "")[:200]
+            problem = f"{shards['failed']} of {shards.get('total', '?')} shards did not answer"
+            return f"{problem}: {detail}" if detail else problem
     return None
 
 
