@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from lacl_ingest.job import IngestConfig, run
+from lacl_search.core.encoding import BACKENDS
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.serving.client import make_client
 from lacl_search.serving.indexing import BulkOptions, LoadOptions, delete_alias_and_indices
@@ -71,7 +72,7 @@ def main() -> int:
     p.add_argument("--limit", type=int, help="only the first N documents (a subset, said so in the report)")
     p.add_argument("--index", default="bench-ddtp-full")
     p.add_argument("--model", default="default")
-    p.add_argument("--backend", choices=("torch", "onnx-fp32", "onnx-int8"),
+    p.add_argument("--backend", choices=BACKENDS,
                    help="encoder backend (default: the one saved with the model)")
     p.add_argument("--stub-dim", type=int, help="precomputed vectors of this dimension instead of the model")
     p.add_argument("--concurrency", type=int, default=2)

@@ -121,7 +121,7 @@ def gate(table: dict[str, dict[str, dict]], label: str) -> dict[str, float | boo
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="exported model folder")
-    parser.add_argument("--backends", nargs="+", default=["torch", "onnx-fp32", "onnx-int8"])
+    parser.add_argument("--backends", nargs="+", default=["torch", "onnx-fp32", "onnx-int8", "openvino"])
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=FOLDER",
                         help="also gate FOLDER's onnx-int8 graph under LABEL (another quantisation)")
     parser.add_argument("--queries", type=int, default=150, help="queries sampled per benchmark")

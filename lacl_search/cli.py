@@ -46,7 +46,7 @@ def setup_logging(verbose: int = 0) -> None:
 
 
 def set_threads(threads: int | None) -> None:
-    """The one thread setting: CPU threads for torch, ONNX Runtime and OpenMP, read when they load."""
+    """The one thread setting: CPU threads for torch, ONNX Runtime, OpenVINO and OpenMP, read when they load."""
     if threads:
         for name in THREAD_VARIABLES:
             os.environ[name] = str(threads)

@@ -21,7 +21,7 @@
 #   ADAPT_TRAIN_ARGS  more KEY=VALUE training overrides                      []
 #   ADAPT_MODEL       where the adapted model is written                     [models/adapted]
 #   ADAPT_RUN         run folder (logs, adapt.json)                          [runs/adapt]
-#   ADAPT_BACKEND     auto | torch | onnx-fp32 | onnx-int8; auto = the base model's saved backend
+#   ADAPT_BACKEND     auto | torch | onnx-fp32 | onnx-int8 | openvino; auto = the base model's saved backend
 #   ADAPT_THREADS     CPU threads                                            [all cores]
 #   ADAPT_PROGRESS    1: progress bars with ETA; 0: none                     [1]
 #   ADAPT_DEMO        1: start the demo at the end; 0: print its command     [1]

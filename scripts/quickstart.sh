@@ -27,7 +27,7 @@ INDEX="${LACL_INDEX:-ddtp}"
 URL=$(lacl-search opensearch start | tail -n 1)
 export OPENSEARCH_URL="$URL"
 # the default encoder, exported to the fastest backend that passed the quality gate (docs/encoding.md)
-MODEL=$(lacl-search model install --backend onnx-fp32 | tail -n 1)
+MODEL=$(lacl-search model install --backend openvino | tail -n 1)
 lacl-search data ddtp --out "$DATA"
 lacl-search ingest --input "$DATA/quickstart/corpus.jsonl" --index "$INDEX" --id-field _id \
   --metadata-field group --no-progress

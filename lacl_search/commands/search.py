@@ -117,11 +117,12 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _encoder(args: argparse.Namespace):
-    """The query encoder with its saved backend (or ``--backend``); ONNX backends never import torch."""
+def _encoder(args: argparse.Namespace, latency: bool = True):
+    """The encoder with its saved backend (or ``--backend``), tuned for one query at a time unless it is to
+    encode a whole corpus (``latency=False``); ONNX and OpenVINO backends never import torch."""
     from lacl_search.core.encoding import load_encoder
 
-    return load_encoder(args.model, backend=args.backend, latency=True)
+    return load_encoder(args.model, backend=args.backend, latency=latency)
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -131,7 +132,7 @@ def _batch(args: argparse.Namespace) -> int:
     k = args.k if args.k != 10 else 100
     tag = args.tag or f"lacl-{args.mode}"
     if args.corpus is not None:
-        encoder = _encoder(args)
+        encoder = _encoder(args, latency=False)  # the corpus is encoded in bulk
         run = runs.exact_run(encoder, queries, list(beir.iter_corpus_file(args.corpus)), depth=k)
         tag = args.tag or "lacl-exact"
     else:

@@ -9,7 +9,9 @@ Two backends implement the same serving API (``token_ids``, ``encode``, ``encode
   ``torch-bf16`` is the same with bf16 autocast on the CPU;
 - ``onnx-fp32`` / ``onnx-int8`` (:class:`lacl_search.core.onnx_backend.OnnxEncoder`): ONNX Runtime on
   CPU, graphs exported from the torch encoder with pooling and normalisation inside
-  (``lacl-search model export``), so a search process never imports torch.
+  (``lacl-search model export``), so a search process never imports torch;
+- ``openvino`` (:class:`lacl_search.core.openvino_backend.OpenVinoEncoder`): the same fp32 graph compiled
+  by OpenVINO, in bf16 on CPUs with native bf16, else fp32: the CPU default.
 
 :func:`load_encoder` picks the backend (saved option, or ``backend=`` at load time) and imports only
 that backend's runtime; :func:`load_document_encoder` (ingest) prefers torch fp16 when a GPU is present.
@@ -44,10 +46,13 @@ DOCUMENT_TOWER_DIR = "document_encoder"
 ONNX_DIR = "onnx"
 Side = Literal["query", "document"]
 POOLINGS = ("mean", "cls")
-BACKENDS = ("torch", "torch-bf16", "onnx-fp32", "onnx-int8")
-# The fastest backend that passed the quality gate on the dev benchmarks (docs/encoding.md): fused fp32
-# ONNX lost 0.0000 nDCG@10; every int8 variant lost more than 0.005 on the mean, so int8 is opt-in.
-CPU_DEFAULT_BACKEND = "onnx-fp32"
+BACKENDS = ("torch", "torch-bf16", "onnx-fp32", "onnx-int8", "openvino")
+# The fastest backend that passed the quality gate on the dev benchmarks (docs/encoding.md): OpenVINO on the
+# fused graph (bf16 where the CPU has it) lost 0.0000 nDCG@10 on the mean (0.0026 at most) and encodes ~2 x
+# ONNX Runtime fp32 on 2 cores; every int8 variant lost more than 0.005 on the mean, so int8 is opt-in.
+CPU_DEFAULT_BACKEND = "openvino"
+# Backends that run the graphs `lacl-search model export` writes (``onnx/``), not the torch weights.
+EXPORTED_BACKENDS = ("onnx-fp32", "onnx-int8", "openvino")
 # Fields that choose how a model is run, not what it computes: left out of the fingerprint.
 RUNTIME_FIELDS = ("backend",)
 
@@ -244,16 +249,17 @@ def load_document_encoder(name_or_path: str, *, backend: str | None = None,
                           **overrides: object) -> Encoder | OnnxEncoder:
     """The encoder for bulk document encoding (ingest), fastest first.
 
-    ``backend`` if given. Else, on a CUDA GPU, for a model saved for fp32 (``torch`` or ``onnx-fp32``; a saved
-    ``onnx-int8`` was chosen on purpose and is kept), the torch encoder in fp16 (10,700 docs/s on an H200;
-    passed the quality gate, docs/encoding.md). Else the model's saved backend: on 2 CPU cores ``torch-bf16``
-    encodes 1.19 x faster than fused ONNX fp32 but ingests no faster (35.5 against 34.3 docs/s: torch's
-    threads compete with the cluster), so it stays opt-in. Queries keep the saved backend (a search process
-    never imports torch); vectors of both come from the same weights.
+    ``backend`` if given. Else, on a CUDA GPU, for a model saved for full precision (``torch``, ``onnx-fp32``
+    or ``openvino``; a saved ``onnx-int8`` was chosen on purpose and is kept), the torch encoder in fp16
+    (10,700 docs/s on an H200; passed the quality gate, docs/encoding.md). Else the model's saved backend
+    (on CPUs, ``openvino`` is the default and the fastest that passed the gate; ``torch-bf16`` encodes
+    1.19 x faster than ONNX Runtime fp32 but ingests no faster, torch's threads competing with the cluster).
+    Queries keep the saved backend (a search process never imports torch); vectors of both come from the
+    same weights.
     """
     if backend is None and gpu_present():
         saved = EncoderConfig.read(registry.resolve(name_or_path)).backend
-        if saved in ("torch", "onnx-fp32") and importlib.util.find_spec("torch") is not None:
+        if saved in ("torch", "onnx-fp32", "openvino") and importlib.util.find_spec("torch") is not None:
             backend = "torch"
     if backend is not None:
         log.info("documents encoded with backend %s", backend)
@@ -268,10 +274,16 @@ def load_encoder(name_or_path: str, *, backend: str | None = None, device: str |
     ``latency``: tuned for one query at a time (ONNX worker threads spin-wait between operators: 6.8-7.0
     against 8.2-8.8 ms p50 per short query on 2 cores; searches and the demo), at the cost of CPU time the
     threads burn while encoding (off for ingest, which shares the cores with its bulk writers).
-    Only the chosen backend's runtime is imported (``onnx-*`` never imports torch).
+    Only the chosen backend's runtime is imported (``onnx-*`` and ``openvino`` never import torch).
+    A model saved for ``openvino`` loaded with ``latency`` (and no ``backend``) runs the same fp32 graph with
+    ONNX Runtime: one query at a time is no faster with OpenVINO (8.4 ms p50 for both) while its compile
+    step adds 0.3-0.7 s and ~100 MiB to a search command; exact fp32 queries against bf16 documents passed
+    the quality gate too (docs/encoding.md).
     """
     source = registry.resolve(name_or_path)
     chosen = backend or EncoderConfig.read(source).backend
+    if chosen == "openvino" and latency and backend is None:
+        chosen = "onnx-fp32"
     if chosen not in BACKENDS:
         raise ConfigError(f"backend must be one of {BACKENDS}, got {chosen!r}")
     if chosen in ("torch", "torch-bf16"):
@@ -283,6 +295,10 @@ def load_encoder(name_or_path: str, *, backend: str | None = None, device: str |
         return encoder
     if not Path(source).is_dir():
         raise ArtifactMissing(f"backend {chosen} needs a local model folder, got {source!r}")
+    if chosen == "openvino":
+        from lacl_search.core.openvino_backend import OpenVinoEncoder
+
+        return OpenVinoEncoder.from_pretrained(source, backend=chosen, spin=latency, **overrides)
     from lacl_search.core.onnx_backend import OnnxEncoder
 
     return OnnxEncoder.from_pretrained(source, backend=chosen, spin=latency, **overrides)

@@ -61,14 +61,12 @@ class OnnxEncoder(EncodingMixin):
 
     def __init__(self, folder: str | Path, config: EncoderConfig, *, threads: int | None = None,
                  spin: bool = False) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.folder = Path(folder)
         self.config = config
         self.backend = config.backend
         self.meta = read_export_meta(self.folder)
-        options = session_options(threads, spin)
         self._sessions: dict[Side, object] = {}
         for side in ("query", "document"):
             path = onnx_file(self.folder, config.backend, side, config.tied)
@@ -78,12 +76,14 @@ class OnnxEncoder(EncodingMixin):
             if side == "document" and config.tied:
                 self._sessions[side] = self._sessions["query"]
             else:
-                self._sessions[side] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                self._sessions[side] = self._open(path, threads=threads, spin=spin)
         self.tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
         self.tokenizer.no_padding()
         self.pad_id = _pad_id(self.folder, self.tokenizer)
         self._dim = int(self.meta["dim"])
         self._fingerprint: str | None = None
+
+    runtime = "ONNX Runtime"
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, *, backend: str = "onnx-int8", threads: int | None = None,
@@ -91,8 +91,14 @@ class OnnxEncoder(EncodingMixin):
         """Load an exported model folder; ``overrides`` replace fields of its :class:`EncoderConfig`."""
         config = EncoderConfig.read(folder, **{**overrides, "backend": backend})
         encoder = cls(folder, config, threads=threads, spin=spin)
-        log.info("loaded encoder %s (dim %d, %s, ONNX Runtime)", folder, encoder.dim, backend)
+        log.info("loaded encoder %s (dim %d, %s, %s)", folder, encoder.dim, backend, encoder.runtime)
         return encoder
+
+    def _open(self, path: Path, *, threads: int | None, spin: bool) -> object:
+        """One graph, ready to run (an ONNX Runtime session on the CPU)."""
+        import onnxruntime as ort
+
+        return ort.InferenceSession(str(path), session_options(threads, spin), providers=["CPUExecutionProvider"])
 
     @property
     def dim(self) -> int:

@@ -65,3 +65,36 @@ def test_ingest_into_a_scalar_quantized_index_is_searchable(os_client, index_nam
     exact = tiny.encode_documents([Document(f"d{i}", t) for i, t in enumerate(texts)]) @ tiny.encode_queries(
         ["image viewer"])[0]
     assert len(hits) == 3 and hits[0].doc_id == f"d{int(exact.argmax())}"  # int7 vectors, same nearest neighbour
+
+
+def test_ingest_with_the_openvino_backend_and_search_with_its_query_encoder(os_client, index_name, tmp_path):
+    """The CPU default end to end: documents encoded by OpenVINO (throughput streams), queries by the
+    latency loader (ONNX Runtime on the same graph), against the torch vectors of the same weights."""
+    from lacl_provision.models.export import export
+    from lacl_search.core.encoding import load_document_encoder, load_encoder
+    from lacl_search.core.openvino_backend import OpenVinoEncoder
+    from lacl_search.core.types import Document
+    from lacl_search.serving.search import Searcher
+
+    tiny = build_tiny_encoder(seed=3).eval()
+    folder = tiny.save_pretrained(tmp_path / "tiny")
+    export(folder, backend="openvino")
+    encoder = load_document_encoder(str(folder))
+    assert isinstance(encoder, OpenVinoEncoder)
+    path = tmp_path / "docs.jsonl"
+    texts = ["XML parser library", "image viewer", "web server", "Bildbetrachter", "serveur web", "text editor",
+             "Debian package tools", "Werkzeuge für Pakete", "compression utility", "outil de compression"]
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    config = IngestConfig(path, index_name, str(folder), show_progress=False,
+                          load=LoadOptions(model_name=str(folder), bulk=BulkOptions(batch_size=2)))
+    report = ingest_run(config, os_client, encoder)
+    assert report["indexed"] == len(texts) and report["switched"], report
+    stored = os_client.get(index=index_name, id="d3")["_source"]["vector"]
+    reference = tiny.encode_documents([Document("d3", texts[3])])[0]
+    assert float(reference @ stored) / float((sum(x * x for x in stored)) ** 0.5) >= 0.99
+    query_encoder = load_encoder(str(folder), latency=True)
+    assert query_encoder.backend == "onnx-fp32" and query_encoder.fingerprint() == encoder.fingerprint()
+    exact = tiny.encode_documents([Document(f"d{i}", t) for i, t in enumerate(texts)]) @ tiny.encode_queries(
+        ["image viewer"])[0]
+    hits = Searcher(os_client, index=index_name, encoder=query_encoder).search("image viewer", mode="dense", k=3)
+    assert len(hits) == 3 and hits[0].doc_id == f"d{int(exact.argmax())}"

