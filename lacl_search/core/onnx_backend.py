@@ -59,6 +59,8 @@ class OnnxEncoder(EncodingMixin):
         spin: let the threads spin-wait between operators (lower latency per query, more CPU burnt).
     """
 
+    runtime = "ONNX Runtime"
+
     def __init__(self, folder: str | Path, config: EncoderConfig, *, threads: int | None = None,
                  spin: bool = False) -> None:
         from tokenizers import Tokenizer
@@ -82,8 +84,6 @@ class OnnxEncoder(EncodingMixin):
         self.pad_id = _pad_id(self.folder, self.tokenizer)
         self._dim = int(self.meta["dim"])
         self._fingerprint: str | None = None
-
-    runtime = "ONNX Runtime"
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, *, backend: str = "onnx-int8", threads: int | None = None,

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lacl_search.core.encoding import Side
+from lacl_search.core.encoding import EncoderConfig, Side
 from lacl_search.core.onnx_backend import THREADS_VARIABLE, OnnxEncoder
+from lacl_search.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,11 @@ class OpenVinoEncoder(OnnxEncoder):
 
     runtime = "OpenVINO"
 
-    def __init__(self, folder: str | Path, config, *, threads: int | None = None, spin: bool = False,
-                 precision: str | None = None) -> None:
+    def __init__(self, folder: str | Path, config: EncoderConfig, *, threads: int | None = None,
+                 spin: bool = False, precision: str | None = None) -> None:
         self.precision = precision or native_precision()
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         self._local = threading.local()
         super().__init__(folder, config, threads=threads, spin=spin)
 
@@ -81,8 +82,6 @@ class OpenVinoEncoder(OnnxEncoder):
     def from_pretrained(cls, folder: str | Path, *, backend: str = "openvino", threads: int | None = None,
                         spin: bool = False, precision: str | None = None, **overrides: object) -> OpenVinoEncoder:
         """Load an exported model folder; ``overrides`` replace fields of its config."""
-        from lacl_search.core.encoding import EncoderConfig
-
         config = EncoderConfig.read(folder, **{**overrides, "backend": backend})
         encoder = cls(folder, config, threads=threads, spin=spin, precision=precision)
         log.info("loaded encoder %s (dim %d, %s, OpenVINO %s)", folder, encoder.dim, backend, encoder.precision)
@@ -90,7 +89,12 @@ class OpenVinoEncoder(OnnxEncoder):
 
     def _open(self, path: Path, *, threads: int | None, spin: bool) -> object:
         core = _core()
-        return core.compile_model(core.read_model(str(path)), "CPU", compile_options(threads, self.precision, spin))
+        try:
+            return core.compile_model(core.read_model(str(path)), "CPU", compile_options(threads, self.precision, spin))
+        except RuntimeError as exc:  # a graph OpenVINO cannot read or compile: say so in one line
+            first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+            raise ConfigError(f"OpenVINO cannot run {path} ({first.strip()[:200]}); serve this model with "
+                              f"--backend onnx-fp32") from exc
 
     def _embed_ids(self, ids: Sequence[list[int]], side: Side) -> np.ndarray:
         requests = self._local.__dict__.setdefault("requests", {})  # an infer request is not thread-safe

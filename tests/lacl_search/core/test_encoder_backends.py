@@ -1,6 +1,7 @@
 """The ONNX Runtime and OpenVINO backends against the torch Encoder on the tiny model; loader, batching, GPU dtype."""
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -13,7 +14,14 @@ from lacl_provision.models.export import export
 from lacl_search.core import encoder as encoder_module
 from lacl_search.core import encoding
 from lacl_search.core.encoder import Encoder, inference_dtype
-from lacl_search.core.encoding import CONFIG_NAME, CPU_MAX_TOKENS, EncoderConfig, length_batches, load_encoder
+from lacl_search.core.encoding import (
+    CONFIG_NAME,
+    CPU_MAX_TOKENS,
+    EncoderConfig,
+    length_batches,
+    load_encoder,
+    onnx_file,
+)
 from lacl_search.core.onnx_backend import OnnxEncoder
 from lacl_search.core.types import Document
 from lacl_search.errors import ArtifactMissing, ConfigError
@@ -59,7 +67,7 @@ def test_onnx_embeddings_match_torch(exported, tied, backend, threshold) -> None
 
 
 @pytest.mark.parametrize("tied", [True, False])
-def test_openvino_runs_the_fp32_graph_in_the_cpus_native_precision(exported, tied) -> None:
+def test_openvino_runs_the_fp32_graph_in_the_cpus_native_precision(exported, tied, tmp_path) -> None:
     from lacl_search.core.openvino_backend import OpenVinoEncoder, compile_options, native_precision
 
     encoder, folder = exported[tied]
@@ -79,8 +87,13 @@ def test_openvino_runs_the_fp32_graph_in_the_cpus_native_precision(exported, tie
     assert compile_options(3, "f32")["INFERENCE_NUM_THREADS"] == 3
     assert compile_options(2, "f32")["PERFORMANCE_HINT"] == "THROUGHPUT"
     assert compile_options(2, "f32", latency=True)["PERFORMANCE_HINT"] == "LATENCY"
-    with pytest.raises(ValueError, match="precision"):
+    with pytest.raises(ConfigError, match="precision"):
         load_encoder(str(folder), backend="openvino", precision="int4")
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    onnx_file(broken, "openvino").write_bytes(b"not a graph")
+    with pytest.raises(ConfigError, match="OpenVINO cannot run .*--backend onnx-fp32"):
+        load_encoder(str(broken), backend="openvino")
 
 
 def test_openvino_streams_give_the_one_stream_embeddings_in_input_order(exported) -> None:
