@@ -58,6 +58,18 @@ def quantized_variant(fp32: Path, nodes: list[str], out: Path) -> None:
                      extra_options={"DefaultTensorType": TensorProto.FLOAT})
 
 
+def int8_encoder(folder: Path, graph: Path, nodes: list[str], work: Path) -> OnnxEncoder:
+    """An ``onnx-int8`` encoder whose graph is ``graph`` with ``nodes`` quantised: ``work`` becomes a stand-in
+    of ``folder`` (its files linked, the variant graph written as ``onnx/model_int8.onnx``)."""
+    (work / "onnx").mkdir(parents=True, exist_ok=True)
+    for item in [*folder.iterdir(), *(folder / "onnx").iterdir()]:
+        link = work / item.relative_to(folder)
+        if item.is_file() and item.name != "model_int8.onnx" and not link.exists():
+            link.symlink_to(item)
+    quantized_variant(graph, nodes, work / "onnx" / "model_int8.onnx")
+    return OnnxEncoder.from_pretrained(work, backend="onnx-int8")
+
+
 def main() -> int:
     import onnx
 
@@ -82,16 +94,7 @@ def main() -> int:
       "|---|---|---|---|---|\n")
     with tempfile.TemporaryDirectory() as tmp:
         for label, nodes in variants.items():
-            work = Path(tmp) / "onnx"
-            work.mkdir(exist_ok=True)
-            for item in (folder / "onnx").iterdir():  # the variant graph stands in for model_int8.onnx
-                if item.name != "model_int8.onnx" and not (work / item.name).exists():
-                    (work / item.name).symlink_to(item)
-            quantized_variant(fp32, nodes, work / "model_int8.onnx")
-            for item in folder.iterdir():
-                if item.is_file() and not (Path(tmp) / item.name).exists():
-                    (Path(tmp) / item.name).symlink_to(item)
-            cos = (embed(OnnxEncoder.from_pretrained(tmp, backend="onnx-int8"), texts) * reference).sum(1)
+            cos = (embed(int8_encoder(folder, fp32, nodes, Path(tmp)), texts) * reference).sum(1)
             w(f"| {label} | {len(nodes)} | {cos.min():.4f} | {np.median(cos):.4f} | {np.mean(1 - cos):.5f} |\n")
             sys.stdout.flush()
     return 0

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from int8_sensitivity import embed, quantized_variant, sample_texts  # run as `python benchmarks/...`
+from int8_sensitivity import embed, int8_encoder, sample_texts  # run as `python benchmarks/...`
 
 from lacl_search.core.onnx_backend import OnnxEncoder
 
@@ -126,21 +126,14 @@ def main() -> int:
       "| alpha | cos min | cos median | mean 1-cos |\n|---|---|---|---|\n")
     for alpha in args.alphas:
         with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            (work / "onnx").mkdir()
-            for item in folder.iterdir():
-                if item.is_file():
-                    (work / item.name).symlink_to(item)
-            (work / "onnx" / "export.json").symlink_to(folder / "onnx" / "export.json")
             source = fp32
             if alpha >= 0:
-                source = work / "smooth.onnx"
+                source = Path(tmp) / "smooth.onnx"
                 smooth(fp32, source, maxima, alpha)
             graph = onnx.load(str(source), load_external_data=False)
             kinds = ("Attention", "MatMul", "EmbedLayerNormalization")
             nodes = [n.name for n in graph.graph.node if n.op_type in kinds]
-            quantized_variant(source, nodes, work / "onnx" / "model_int8.onnx")
-            cos = (embed(OnnxEncoder.from_pretrained(work, backend="onnx-int8"), texts) * reference).sum(1)
+            cos = (embed(int8_encoder(folder, source, nodes, Path(tmp) / "variant"), texts) * reference).sum(1)
             label = "none" if alpha < 0 else alpha
             w(f"| {label} | {cos.min():.5f} | {np.median(cos):.5f} | {np.mean(1 - cos):.6f} |\n")
             sys.stdout.flush()

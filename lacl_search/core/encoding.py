@@ -296,9 +296,7 @@ def load_encoder(name_or_path: str, *, backend: str | None = None, device: str |
     if not Path(source).is_dir():
         raise ArtifactMissing(f"backend {chosen} needs a local model folder, got {source!r}")
     if chosen == "openvino":
-        from lacl_search.core.openvino_backend import OpenVinoEncoder
-
-        return OpenVinoEncoder.from_pretrained(source, backend=chosen, spin=latency, **overrides)
-    from lacl_search.core.onnx_backend import OnnxEncoder
-
-    return OnnxEncoder.from_pretrained(source, backend=chosen, spin=latency, **overrides)
+        from lacl_search.core.openvino_backend import OpenVinoEncoder as encoder_class
+    else:
+        from lacl_search.core.onnx_backend import OnnxEncoder as encoder_class
+    return encoder_class.from_pretrained(source, backend=chosen, spin=latency, **overrides)

@@ -60,6 +60,8 @@ class OnnxEncoder(EncodingMixin):
     """
 
     runtime = "ONNX Runtime"
+    # from_pretrained keywords that go to the constructor, not to the config (a subclass's runtime settings)
+    runtime_options: tuple[str, ...] = ()
 
     def __init__(self, folder: str | Path, config: EncoderConfig, *, threads: int | None = None,
                  spin: bool = False) -> None:
@@ -88,9 +90,11 @@ class OnnxEncoder(EncodingMixin):
     @classmethod
     def from_pretrained(cls, folder: str | Path, *, backend: str = "onnx-int8", threads: int | None = None,
                         spin: bool = False, **overrides: object) -> OnnxEncoder:
-        """Load an exported model folder; ``overrides`` replace fields of its :class:`EncoderConfig`."""
+        """Load an exported model folder; ``overrides`` replace fields of its :class:`EncoderConfig` (except
+        the class's :attr:`runtime_options`, which go to its constructor)."""
+        options = {name: overrides.pop(name) for name in cls.runtime_options if name in overrides}
         config = EncoderConfig.read(folder, **{**overrides, "backend": backend})
-        encoder = cls(folder, config, threads=threads, spin=spin)
+        encoder = cls(folder, config, threads=threads, spin=spin, **options)
         log.info("loaded encoder %s (dim %d, %s, %s)", folder, encoder.dim, backend, encoder.runtime)
         return encoder
 

@@ -13,7 +13,6 @@ nothing here imports torch.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -24,8 +23,6 @@ import numpy as np
 from lacl_search.core.encoding import EncoderConfig, Side
 from lacl_search.core.onnx_backend import THREADS_VARIABLE, OnnxEncoder
 from lacl_search.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 PRECISIONS = ("bf16", "f32")
 
@@ -68,7 +65,7 @@ class OpenVinoEncoder(OnnxEncoder):
         precision: ``bf16`` or ``f32`` (default: :func:`native_precision`).
     """
 
-    runtime = "OpenVINO"
+    runtime_options = ("precision",)
 
     def __init__(self, folder: str | Path, config: EncoderConfig, *, threads: int | None = None,
                  spin: bool = False, precision: str | None = None) -> None:
@@ -78,14 +75,9 @@ class OpenVinoEncoder(OnnxEncoder):
         self._local = threading.local()
         super().__init__(folder, config, threads=threads, spin=spin)
 
-    @classmethod
-    def from_pretrained(cls, folder: str | Path, *, backend: str = "openvino", threads: int | None = None,
-                        spin: bool = False, precision: str | None = None, **overrides: object) -> OpenVinoEncoder:
-        """Load an exported model folder; ``overrides`` replace fields of its config."""
-        config = EncoderConfig.read(folder, **{**overrides, "backend": backend})
-        encoder = cls(folder, config, threads=threads, spin=spin, precision=precision)
-        log.info("loaded encoder %s (dim %d, %s, OpenVINO %s)", folder, encoder.dim, backend, encoder.precision)
-        return encoder
+    @property
+    def runtime(self) -> str:
+        return f"OpenVINO {self.precision}"
 
     def _open(self, path: Path, *, threads: int | None, spin: bool) -> object:
         core = _core()
