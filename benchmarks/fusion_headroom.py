@@ -13,7 +13,7 @@ detected query language, (bm25, dense) for an undetected one, step 0.1), over le
 (30, the serving depth), with ``fusion_fit.fuse_query`` and ``metrics.per_query``. From that matrix:
 
 - ``better leg``: per benchmark the better of ``bm25`` (the BM25 mode, ``fusion_table.partitioned_bm25``)
-  and ``dense`` on the report queries (as ``fusion_table.better_leg_cell``);
+  and ``dense`` on the report queries (as ``fusion_table.better_leg``);
 - ``profile``: the shipped / fitted profile (``fusion_fit.fuse_benchmark``), as ``fusion_table.py`` prints it;
 - ``oracle: per benchmark``: the single best grid vector per benchmark (one for detected-language queries,
   one for undetected), **chosen on the report half itself**: an upper bound, not a method;

@@ -7,6 +7,7 @@ Every request of a query (each method at each hybrid ``pagination_depth``) uses 
 detected language; each is sent once to warm up, then all are timed alternately. Prints p50 / p95 of
 OpenSearch's own ``took`` (server time, ms) and the ratios of the p50s to the hybrid request of version one
 (min-max 0.5 / 0.5, no ``pagination_depth``, k-NN ``k`` 100), the baseline the latency goal refers to.
+A profile that names a lexicon is timed with and without the query's translations.
 ``--shards 1 2`` times force-merged copies of the index with 1 and 2 primary shards (one shard makes the
 neural-search plugin fetch and highlight every collected hit before normalising; see ``schema.DEFAULT_SHARDS``).
 """
@@ -30,6 +31,7 @@ from lacl_search.core.settings import ClusterSettings
 from lacl_search.evaluation import beir
 from lacl_search.serving import language_plan, plan
 from lacl_search.serving.client import connect
+from lacl_search.serving.profiles import lexicon_named
 from lacl_search.serving.search import Searcher
 
 V1 = "hybrid 0.5 as in v1 (no pagination depth, k-NN k 100)"
@@ -52,6 +54,7 @@ def shard_copy(client, index: str, shards: int) -> str:
 def time_index(client, index: str, found, vectors, profile: FusionProfile, depths: list[int]) -> dict[str, list[int]]:
     """Server ``took`` per method for every query on ``index`` (each request once to warm up, then timed)."""
     searcher = Searcher(client, index=index)
+    lexicon = lexicon_named(profile.lexicon)  # the profile's query translation, timed as its own method
     took: dict[str, list[int]] = {}
     for query, vector in zip(found, vectors, strict=True):
         lang = detect_query_language(query.text)
@@ -64,6 +67,10 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
             request = SearchRequest(query=query.text, k=10, fusion="minmax", explain=False, depth=depth)
             bodies[f"hybrid 0.5, depth {depth}"] = plan.hybrid_plan(request, vector, lang)
             bodies[f"language-aware, depth {depth}"] = language_plan.server_plan(request, vector, lang, profile)
+            if lexicon is not None:
+                translated = language_plan.translations(request, lang, lexicon)
+                bodies[f"language-aware + translation, depth {depth}"] = language_plan.server_plan(
+                    request, vector, lang, profile, translated)
         for hybrid in bodies.values():
             searcher.ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
         for repeat in range(2):

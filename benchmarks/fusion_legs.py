@@ -1,14 +1,18 @@
 """Write one TREC run per retrieval leg for a dev benchmark, for offline fusion and fitting.
 
 Usage: python benchmarks/fusion_legs.py --index ALIAS --dataset data/ddtp/xling-de-en --out runs/legs/xling-de-en
-    [--model default] [--depth 100]
+    [--model default] [--depth 100] [--lexicon ddtp] [--legs bm25_other ...]
 
 Legs (each a run file in --out): ``bm25_most`` (today's BM25: base fields + the query language's fields,
 ``most_fields``), ``bm25_base`` (language-agnostic fields only, plain standard-analyzer BM25),
 ``bm25_same`` / ``bm25_other`` (BM25 over the documents in the query's language / over all others, see
 ``lacl_search.core.queries.bm25_partition_clause``), ``dense`` (k-NN). ``query_langs.json`` holds each
 query's detected language (``lacl_search.core.langid.detect_query_language``). All requests go to the real
-index, in ``_msearch`` batches.
+index, in ``_msearch`` batches. With ``--lexicon`` (a name or a ``.json.gz`` path, see
+:mod:`lacl_search.core.lexicon`) ``bm25_other`` also searches each query's translations, as search does with a
+profile fitted on these runs, ``bm25_other_plain`` keeps the leg without them (what languages the lexicon has
+no table for get), and ``legs.json`` records the lexicon for ``lacl-search fusion fit``. ``--legs`` re-runs only
+some legs (the others' files are kept; without ``dense`` no query is encoded).
 """
 
 from __future__ import annotations
@@ -22,25 +26,32 @@ from pathlib import Path
 from lacl_search.core import queries
 from lacl_search.core.encoder import Encoder
 from lacl_search.core.langid import detect_query_language
+from lacl_search.core.lexicon import Lexicon, load_lexicon
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.evaluation import beir, runs
 from lacl_search.serving.client import connect
 
 log = logging.getLogger("fusion-legs")
-LEGS = ("bm25_most", "bm25_base", "bm25_same", "bm25_other", "dense")
+LEGS = ("bm25_most", "bm25_base", "bm25_same", "bm25_other", "bm25_other_plain", "dense")
 
 
-def leg_bodies(text: str, lang: str | None, vector: list[float], depth: int) -> dict[str, dict | None]:
-    """The request body of each leg (None where the leg does not exist: no language, no partition)."""
+def leg_bodies(text: str, lang: str | None, vector: list[float] | None, depth: int,
+               lexicon: Lexicon | None = None) -> dict[str, dict | None]:
+    """The request body of each leg (None where the leg does not exist: no language, no partition, no
+    lexicon, no vector)."""
     def request(clause: dict) -> dict:
         return {"size": depth, "query": clause, "_source": False}
 
+    translated = lexicon.translate(text, lang) if lexicon is not None else ()
+    other = queries.bm25_partition_clause(text, lang, same=False, translations=translated) if lang else None
     return {
         "bm25_most": queries.bm25_query(text, depth, lang) | {"_source": False},
         "bm25_base": queries.bm25_query(text, depth, None) | {"_source": False},
         "bm25_same": request(queries.bm25_partition_clause(text, lang, same=True)) if lang else None,
-        "bm25_other": request(queries.bm25_partition_clause(text, lang, same=False)) if lang else None,
-        "dense": queries.knn_query(vector, depth) | {"_source": False},
+        "bm25_other": request(other) if other else None,
+        "bm25_other_plain": request(queries.bm25_partition_clause(text, lang, same=False))
+        if lang and lexicon is not None else None,
+        "dense": queries.knn_query(vector, depth) | {"_source": False} if vector is not None else None,
     }
 
 
@@ -51,19 +62,24 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--model", default="default")
     parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--lexicon", help="query-translation lexicon (name or .json.gz path) for bm25_other")
+    parser.add_argument("--legs", nargs="+", choices=LEGS, default=list(LEGS), help="legs to (re-)run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     client = connect(ClusterSettings.from_env())
     qrels = beir.load_qrels(args.dataset)
     found = [q for q in beir.load_queries(args.dataset) if q.query_id in qrels]
-    vectors = Encoder.load(args.model).encode_queries([q.text for q in found]).tolist()
+    lexicon = load_lexicon(args.lexicon) if args.lexicon else None
+    vectors: list = [None] * len(found)
+    if "dense" in args.legs:
+        vectors = Encoder.load(args.model).encode_queries([q.text for q in found]).tolist()
     langs = {q.query_id: detect_query_language(q.text) for q in found}
-    out: dict[str, dict[str, dict[str, float]]] = {leg: {} for leg in LEGS}
+    out: dict[str, dict[str, dict[str, float]]] = {leg: {} for leg in args.legs}
     for start in range(0, len(found), 50):
         lines, keys = [], []
         for q, vector in zip(found[start : start + 50], vectors[start : start + 50], strict=True):
-            for leg, body in leg_bodies(q.text, langs[q.query_id], vector, args.depth).items():
-                if body is not None:
+            for leg, body in leg_bodies(q.text, langs[q.query_id], vector, args.depth, lexicon).items():
+                if body is not None and leg in out:
                     lines += [{"index": args.index}, body]
                     keys.append((leg, q.query_id))
         for (leg, qid), resp in zip(keys, client.msearch(body=lines)["responses"], strict=True):
@@ -74,6 +90,11 @@ def main() -> int:
     for leg, run in out.items():
         runs.write_trec_run(args.out / f"{leg}.trec", run, leg)
     (args.out / "query_langs.json").write_text(json.dumps(langs, indent=1) + "\n", encoding="utf-8")
+    if "bm25_other" in args.legs:
+        meta = {"lexicon": lexicon.name if lexicon is not None else None}
+        (args.out / "legs.json").write_text(json.dumps(meta) + "\n", encoding="utf-8")
+        if lexicon is None:
+            (args.out / "bm25_other_plain.trec").unlink(missing_ok=True)
     log.info("%s: %d queries, legs written to %s", args.dataset.name, len(found), args.out)
     return 0
 

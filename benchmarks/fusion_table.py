@@ -1,7 +1,7 @@
 """Benchmark: every fusion method on every dev benchmark, from saved leg runs (offline, no re-querying).
 
 Usage: python benchmarks/fusion_table.py --legs runs/legs --data data/ddtp --profile profile.json
-    [--benchmarks ...] [--half report] [--leg-depth 30]
+    [--benchmarks ...] [--half report] [--leg-depth 30] [--baseline old-profile.json]
 
 Methods per benchmark: ``bm25 most_fields`` (the BM25 mode before: base + query-language fields summed),
 ``bm25 plain`` (language-agnostic fields only), ``bm25`` (the BM25 mode now: language partitions fused),
@@ -12,6 +12,9 @@ across queries). ``--leg-depth D`` cuts every leg to its top D before fusing: wh
 ``hybrid`` query with ``pagination_depth`` D normalises (nDCG@10 is then the figure that matters; R@100
 needs D >= 100). ``--half report`` scores only the queries the profile was not fitted on (the fit
 used ``--half fit``); benchmarks of languages without fitted weights are scored on all their queries.
+Legs run with a lexicon: ``bm25`` and ``language-aware`` search the query's translations in the
+other-language partition; ``--baseline PROFILE`` adds ``language-aware, untranslated`` (that profile on the
+legs without translation, ``bm25_other_plain``), e.g. the profile fitted before query translation.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from lacl_search.evaluation.fusion_fit import fuse_benchmark
 from lacl_search.serving.language_plan import LEXICAL_WEIGHTS
 
 METHODS = ("bm25 most_fields", "bm25 plain", "bm25", "dense", "hybrid 0.5", "rrf", "language-aware")
+UNTRANSLATED = "language-aware, untranslated"
 
 
 def partitioned_bm25(legs: dict, qid: str, lang: str | None) -> dict[str, float]:
@@ -39,7 +43,7 @@ def partitioned_bm25(legs: dict, qid: str, lang: str | None) -> dict[str, float]
     return fusion.min_max_fusion(parts, list(LEXICAL_WEIGHTS))
 
 
-def method_runs(bench, profile: FusionProfile) -> dict[str, dict]:
+def method_runs(bench, profile: FusionProfile, baseline: FusionProfile | None = None) -> dict[str, dict]:
     legs, qids = bench.legs, list(bench.qrels)
     out = {"bm25 most_fields": {q: legs["bm25_most"].get(q, {}) for q in qids},
            "bm25 plain": {q: legs["bm25_base"].get(q, {}) for q in qids},
@@ -49,15 +53,16 @@ def method_runs(bench, profile: FusionProfile) -> dict[str, dict]:
     out["hybrid 0.5"] = {q: fusion.min_max_fusion([old[q], out["dense"][q]], [0.5, 0.5]) for q in qids}
     out["rrf"] = {q: fusion.reciprocal_rank_fusion([old[q], out["dense"][q]]) for q in qids}
     out["language-aware"] = fuse_benchmark(bench, profile)
+    if baseline is not None:
+        out[UNTRANSLATED] = fuse_benchmark(bench.untranslated(), baseline)
     return out
 
 
-def better_leg_cell(per_query: dict[str, dict]) -> str:
-    """``leg | +0.012 (p=0.21)``: language-aware against the better of ``bm25`` and ``dense`` on nDCG@10."""
+def better_leg(per_query: dict[str, dict]) -> tuple[str, dict[str, float]]:
+    """The better of ``bm25`` and ``dense`` on nDCG@10, and language-aware's paired difference to it."""
     ndcg = {m: {q: v["ndcg@10"] for q, v in per_query[m].items()} for m in ("bm25", "dense", "language-aware")}
     leg = max(("bm25", "dense"), key=lambda m: sum(ndcg[m].values()))
-    test = metrics.paired_difference(ndcg[leg], ndcg["language-aware"])
-    return f"{leg} | {test['diff']:+.3f} (p={test['p']:.2g})"
+    return leg, metrics.paired_difference(ndcg[leg], ndcg["language-aware"])
 
 
 def leg_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -73,29 +78,34 @@ def leg_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def main() -> int:
     parser = leg_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--benchmarks", nargs="+")
+    parser.add_argument("--baseline", type=Path, help="a profile to score on the untranslated legs as well")
     args = parser.parse_args()
     profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
+    baseline = FusionProfile.from_json(args.baseline.read_text(encoding="utf-8")) if args.baseline else None
+    methods = METHODS + ((UNTRANSLATED,) if baseline else ())
     names = args.benchmarks or sorted(p.name for p in args.legs.iterdir() if p.is_dir())
-    header = "| benchmark | queries | " + " | ".join(f"{m} nDCG@10 / R@100" for m in METHODS) + " |"
-    lines = [header, "|---|---|" + "---|" * len(METHODS)]
-    means: dict[str, list[float]] = {m: [] for m in METHODS}
-    bias_lines, paired_lines = [], []
+    header = "| benchmark | queries | " + " | ".join(f"{m} nDCG@10 / R@100" for m in methods) + " |"
+    lines = [header, "|---|---|" + "---|" * len(methods)]
+    means: dict[str, list[float]] = {m: [] for m in methods}
+    bias_lines, paired_lines, diffs = [], [], []
     for name in names:
         fitted = name in profile.fitted_on
         bench = load_legs(args.legs, args.data, name, args.half if fitted else "all").cut(args.leg_depth)
-        runs = method_runs(bench, profile)
+        runs = method_runs(bench, profile, baseline)
         cells, per_query = [], {}
-        for method in METHODS:
+        for method in methods:
             per_query[method] = metrics.per_query(bench.qrels, runs[method])
             values = metrics.aggregate(per_query[method])
             means[method].append(values["ndcg@10"])
             cells.append(f"{values['ndcg@10']:.3f} / {values['recall@100']:.3f}")
-        paired_lines.append(f"| {name} | " + better_leg_cell(per_query) + " |")
+        leg, test = better_leg(per_query)
+        diffs.append(test["diff"])
+        paired_lines.append(f"| {name} | {leg} | {test['diff']:+.3f} (p={test['p']:.2g}) |")
         lines.append(f"| {name}{'' if fitted else ' (unseen)'} | {len(bench.qrels)} | " + " | ".join(cells) + " |")
         if name == "mixed":
             doc_lang = beir.document_languages(args.data / name)
             qlang = beir.query_languages([q for q in beir.load_queries(args.data / name) if q.query_id in bench.qrels])
-            for method in METHODS:
+            for method in methods:
                 bias = metrics.language_bias(bench.qrels, runs[method], qlang, doc_lang)
                 bias_lines.append(f"| {method} | {bias['recall@100_same_lang']:.3f} | "
                                   f"{bias['recall@100_other_lang']:.3f} | {bias['top10_share_query_lang']:.3f} |")
@@ -103,7 +113,9 @@ def main() -> int:
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.write("\nLanguage-aware minus the better of its legs (BM25 or dense, by nDCG@10 on these queries), "
                      "paired across queries:\n\n| benchmark | better leg | difference (p) |\n|---|---|---|\n"
-                     + "\n".join(paired_lines) + "\n")
+                     + "\n".join(paired_lines) + "\n"
+                     + f"\nMean difference {sum(diffs) / len(diffs):+.4f}; below the better leg on "
+                       f"{sum(d < 0 for d in diffs)} of {len(diffs)} benchmarks.\n")
     if bias_lines:
         sys.stdout.write("\nLanguage bias on mixed:\n\n| method | R@100 same-lang | R@100 other-lang | top-10 share in "
                          "query language |\n|---|---|---|---|\n" + "\n".join(bias_lines) + "\n")

@@ -33,6 +33,8 @@ _EXPORTS = {
     "And": "lacl_search.core.filters",
     "Or": "lacl_search.core.filters",
     "Not": "lacl_search.core.filters",
+    "Lexicon": "lacl_search.core.lexicon",
+    "load_lexicon": "lacl_search.core.lexicon",
     # serving
     "make_client": "lacl_search.serving.client",
     "connect": "lacl_search.serving.client",
@@ -79,6 +81,7 @@ if TYPE_CHECKING:  # static analysers see the real names
     from lacl_search.core.encoder import Encoder  # noqa: F401
     from lacl_search.core.encoding import EncoderConfig, load_encoder  # noqa: F401
     from lacl_search.core.filters import And, Not, Or, Range, Term, Terms  # noqa: F401
+    from lacl_search.core.lexicon import Lexicon, load_lexicon  # noqa: F401
     from lacl_search.core.request import SearchRequest  # noqa: F401
     from lacl_search.core.settings import ClusterSettings  # noqa: F401
     from lacl_search.core.types import Document, Fusion, Hit, Mode  # noqa: F401

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fit language-aware fusion weights for an encoder on the DDTP dev benchmarks, and print the comparison table.
 #
-# Usage: MODEL=default [DEPTH=30] [TITLE_FIELD=title] [MONO=1] [THREADS=N] bash scripts/fit_fusion.sh [DATA=data/ddtp] [OUT=runs/fusion]
+# Usage: MODEL=default [DEPTH=30] [TITLE_FIELD=title] [MONO=1] [THREADS=N] [LEXICON=ddtp] bash scripts/fit_fusion.sh [DATA=data/ddtp] [OUT=runs/fusion]
 # Needs a running cluster ($OPENSEARCH_URL). Steps: index each dev corpus with MODEL (lacl-search ingest),
 # write per-leg runs of every dev benchmark (benchmarks/fusion_legs.py), fit the weights on one half of the
 # training languages' queries (lacl-search fusion fit --half fit; languages without parallel data and the
@@ -10,6 +10,9 @@
 # `lacl-search fusion apply --index ALIAS --profile $OUT/profile.json` attaches it to an index.
 set -euo pipefail
 DATA="${1:-data/ddtp}"; OUT="${2:-runs/fusion}"; MODEL="${MODEL:-default}"; DEPTH="${DEPTH:-30}"
+# LEXICON: the query-translation lexicon learned from the training languages' parallel pairs (LEXICON= : none)
+LEXICON="${LEXICON-ddtp}"
+if [[ -n "$LEXICON" ]]; then lacl-search fusion lexicon --parallel "$DATA/train/parallel.jsonl" --name "$LEXICON" >/dev/null; fi
 TITLE_FIELD="${TITLE_FIELD-title}"  # TITLE_FIELD= (empty): the text-only set-up, documents indexed without titles
 tag=$(basename "$MODEL" | tr -c 'a-z0-9\n' '-'); [[ -n "$TITLE_FIELD" ]] || tag="$tag-notitle"
 TRAIN_XLING="de fr es it ja ru zh_CN pt_BR"; UNSEEN_XLING="da sk ko uk pl cs"
@@ -20,7 +23,8 @@ ingest() {  # corpus index
     --no-progress >/dev/null
 }
 legs() {  # index benchmark
-  python benchmarks/fusion_legs.py --index "$1" --dataset "$DATA/$2" --out "$OUT/legs/$2" --model "$MODEL"
+  python benchmarks/fusion_legs.py --index "$1" --dataset "$DATA/$2" --out "$OUT/legs/$2" --model "$MODEL" \
+    ${LEXICON:+--lexicon "$LEXICON"}
 }
 ingest "$DATA/xling-de-en/corpus.jsonl" "dev-en-$tag"
 ingest "$DATA/mixed/corpus.jsonl" "dev-mixed-$tag"

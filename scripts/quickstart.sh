@@ -29,6 +29,8 @@ export OPENSEARCH_URL="$URL"
 # the default encoder, exported to the fastest backend that passed the quality gate (docs/encoding.md)
 MODEL=$(lacl-search model install --backend openvino | tail -n 1)
 lacl-search data ddtp --out "$DATA"
+# query translation for the lexical leg: word translations learned from the training languages' parallel pairs
+lacl-search fusion lexicon --parallel "$DATA/train/parallel.jsonl" --name ddtp --if-missing >/dev/null
 lacl-search ingest --input "$DATA/quickstart/corpus.jsonl" --index "$INDEX" --id-field _id \
   --metadata-field group --no-progress
 # language-aware fusion weights fitted for this encoder on the dev benchmarks (docs/fusion.md)

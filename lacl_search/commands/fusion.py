@@ -7,6 +7,10 @@
 - ``lacl-search fusion apply --index docs --profile profile.json``: store the profile in the index's
   ``_meta`` (refused when it was fitted for another encoder than the one that filled the index), where hybrid
   search with ``--fusion language`` (and the default ``auto``) finds it.
+- ``lacl-search fusion lexicon --parallel data/ddtp/train/parallel.jsonl --name ddtp``: learn the
+  query-translation lexicon (IBM Model 1 on the training languages' parallel pairs) into
+  ``$LACL_HOME/lexicons/ddtp.json.gz``; leg runs made with it (``fusion_legs.py --lexicon ddtp``) give a
+  profile that names it, and search then translates queries for the other-language BM25 partition.
 """
 
 from __future__ import annotations
@@ -49,6 +53,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     apply.add_argument("--profile", type=Path, required=True, help="profile JSON from 'fusion fit'")
     ClusterSettings.add_arguments(apply)
     apply.set_defaults(func=run_apply)
+    lexicon = sub.add_parser("lexicon", help="learn the query-translation lexicon from parallel pairs")
+    lexicon.add_argument("--parallel", type=Path, default=Path("data/ddtp/train/parallel.jsonl"),
+                         help="parallel pairs (JSONL: source = English, target, lang, kind) "
+                              "[data/ddtp/train/parallel.jsonl, from 'lacl-search data ddtp']")
+    lexicon.add_argument("--name", default="ddtp", help="the name profiles refer to it by [ddtp]")
+    lexicon.add_argument("--langs", nargs="+", default=[], help="source languages (default: all in the file)")
+    lexicon.add_argument("--output", type=Path, help="file to write (default: $LACL_HOME/lexicons/NAME.json.gz)")
+    lexicon.add_argument("--if-missing", action="store_true", help="keep a lexicon already there (re-runs)")
+    lexicon.set_defaults(func=run_lexicon)
 
 
 def in_half(query_id: str, half: str) -> bool:
@@ -74,6 +87,20 @@ def load_legs(legs_dir: Path, data: Path, name: str, half: str = "all"):
     return LegRuns(name, legs, langs, qrels)
 
 
+def legs_lexicon(legs_dir: Path, names: list[str]) -> str | None:
+    """The lexicon the benchmarks' legs were run with (``legs.json``; None: without); all must agree."""
+    from lacl_search.errors import ConfigError
+
+    used = {}
+    for name in names:
+        meta = legs_dir / name / "legs.json"
+        used[name] = json.loads(meta.read_text(encoding="utf-8")).get("lexicon") if meta.is_file() else None
+    if len(set(used.values())) > 1:
+        raise ConfigError("the leg runs were made with different lexicons: "
+                          + ", ".join(f"{n}={v}" for n, v in sorted(used.items())))
+    return next(iter(used.values()), None)
+
+
 def run_fit(args: argparse.Namespace) -> int:
     from lacl_search.core.encoder import Encoder
     from lacl_search.errors import ConfigError
@@ -84,7 +111,8 @@ def run_fit(args: argparse.Namespace) -> int:
     depth = args.leg_depth or None
     benches = [load_legs(args.legs, args.data, name, args.half).cut(depth) for name in args.benchmarks]
     fingerprint = Encoder.load(args.model).fingerprint()
-    profile = fit_profile(benches, languages=args.train_langs, encoder_fingerprint=fingerprint, step=args.step)
+    profile = fit_profile(benches, languages=args.train_langs, encoder_fingerprint=fingerprint, step=args.step,
+                          lexicon=legs_lexicon(args.legs, args.benchmarks))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(profile.to_json(), encoding="utf-8")
     sys.stdout.write(f"{args.output}\n")
@@ -106,5 +134,20 @@ def run_apply(args: argparse.Namespace) -> int:
     if not stored:
         raise ConfigError(f"the profile was fitted for encoder {profile.encoder_fingerprint}, "
                           f"not the one that filled {args.index!r}: fit it again for this index's model")
+    profiles.lexicon_named(profile.lexicon)  # warns now when this machine lacks the profile's lexicon
     sys.stdout.write(json.dumps({"index": args.index, "indices": stored}) + "\n")
+    return 0
+
+
+def run_lexicon(args: argparse.Namespace) -> int:
+    from lacl_search.core.lexicon import Lexicon, lexicon_path
+    from lacl_search.evaluation.lexicon_fit import fit_lexicon
+
+    path = args.output or lexicon_path(args.name)
+    if args.if_missing and path.is_file():
+        Lexicon.from_file(path)  # a damaged file is an error, not a silent keep
+        sys.stdout.write(f"{path}\n")
+        return 0
+    path = fit_lexicon(args.parallel, name=args.name, langs=args.langs).to_file(path)
+    sys.stdout.write(f"{path}\n")
     return 0

@@ -12,7 +12,8 @@ each min-max normalised on its own and combined with weights that depend on the 
 (:meth:`FusionProfile.weights_for`). Queries whose language is not detected use two legs (BM25 over
 every document, dense) with the profile's ``unknown`` weights. The weights are fitted on the training
 languages' dev runs (``lacl-search fusion fit``), never on evaluation data; languages without fitted
-weights use the ``*`` entry.
+weights use the ``*`` entry. A profile fitted with query translation names its lexicon
+(:mod:`lacl_search.core.lexicon`): the ``other`` leg then also searches the query's translations.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class FusionProfile:
         fitted_on: the benchmarks (and their query languages) the weights were fitted on.
         metric: the objective (e.g. ``ndcg@10``).
         version: profile format version.
+        lexicon: the query-translation lexicon the weights were fitted with (its name), or None.
     """
 
     encoder_fingerprint: str
@@ -57,6 +59,7 @@ class FusionProfile:
     metric: str = "ndcg@10"
     version: int = PROFILE_VERSION
     notes: Mapping[str, float] = field(default_factory=dict)
+    lexicon: str | None = None
 
     def __post_init__(self) -> None:
         if self.version != PROFILE_VERSION:
@@ -86,6 +89,6 @@ class FusionProfile:
                        languages={k: tuple(v) for k, v in data["languages"].items()},
                        unknown=tuple(data.get("unknown", (0.3, 0.7))), fitted_on=tuple(data.get("fitted_on", ())),
                        metric=data.get("metric", "ndcg@10"), version=int(data.get("version", PROFILE_VERSION)),
-                       notes=dict(data.get("notes", {})))
+                       notes=dict(data.get("notes", {})), lexicon=data.get("lexicon"))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"not a fusion profile: {exc}") from None

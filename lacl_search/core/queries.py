@@ -58,17 +58,33 @@ def bm25_clause(query: str, lang: str | None = None) -> dict:
     return {"multi_match": {"query": query, "fields": bm25_fields(lang), "type": "most_fields"}}
 
 
-def bm25_partition_clause(query: str, lang: str, *, same: bool) -> dict:
+def translation_clause(terms: Sequence[tuple[str, float]], target: str) -> list[dict]:
+    """One ``multi_match`` per translated term over the base fields and ``target``'s analysed fields, boosted
+    by the term's translation weight (a flattened probabilistic structured query, see
+    :mod:`lacl_search.core.lexicon`)."""
+    fields = bm25_fields(target)
+    return [{"multi_match": {"query": term, "fields": fields, "type": "most_fields", "boost": float(weight)}}
+            for term, weight in terms if weight > 0]
+
+
+def bm25_partition_clause(query: str, lang: str, *, same: bool,
+                          translations: Sequence[tuple[str, float]] = (), target: str = "en") -> dict:
     """BM25 over one language partition of the index: the documents in ``lang`` (searched with its own
     analyzer's fields too) or every other document (language-agnostic fields only).
 
     Language-aware fusion normalises each partition on its own, so a same-language document's analyzer
-    bonus (stemming, stop words) is never compared with an other-language document's score.
+    bonus (stemming, stop words) is never compared with an other-language document's score. The other
+    partition also searches the query's ``translations`` into ``target`` (weighted terms from a
+    :class:`~lacl_search.core.lexicon.Lexicon`), so that a German query finds English documents by more than
+    the names and numbers both share.
     """
     lang_filter = {"term": {schema.LANG: lang}}
     if same:
         return {"bool": {"must": [bm25_clause(query, lang)], "filter": [lang_filter]}}
-    return {"bool": {"must": [bm25_clause(query, None)], "must_not": [lang_filter]}}
+    if not translations:
+        return {"bool": {"must": [bm25_clause(query, None)], "must_not": [lang_filter]}}
+    should = [bm25_clause(query, None), *translation_clause(translations, target)]
+    return {"bool": {"should": should, "minimum_should_match": 1, "must_not": [lang_filter]}}
 
 
 def knn_clause(vector: Sequence[float], k: int, filters: Sequence[dict] = ()) -> dict:

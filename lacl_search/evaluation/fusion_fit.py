@@ -6,7 +6,9 @@ of the training languages, a grid over the weight simplex picks the ``(same, oth
 the best mean nDCG@10 over that language's queries (pooled across benchmarks); the ``*`` fallback is fitted
 on all training-language queries together, and the ``unknown`` ``(bm25, dense)`` weights on the queries
 whose language was not detected. Weights are fitted only on benchmarks and languages the caller passes
-(the training languages), never on the evaluation sets.
+(the training languages), never on the evaluation sets. Legs run with query translation (a lexicon) also
+hold ``bm25_other_plain``, the other-language leg without it: the ``*`` fallback serves languages the
+lexicon does not cover, so it is fitted on that leg.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from lacl_search.evaluation import metrics
 log = logging.getLogger(__name__)
 
 Run = Mapping[str, Mapping[str, float]]
+PLAIN_OTHER = "bm25_other_plain"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,14 @@ class LegRuns:
             return self
         legs = {name: {q: dict(fusion.top_k(run, depth)) for q, run in leg.items()} for name, leg in self.legs.items()}
         return dataclasses.replace(self, legs=legs)
+
+    def untranslated(self) -> LegRuns:
+        """These runs with the other-language BM25 leg as it is without query translation
+        (``bm25_other_plain``, written when the legs were run with a lexicon): what a query language the
+        lexicon has no table for gets, so the ``*`` fallback weights are fitted on it."""
+        if PLAIN_OTHER not in self.legs:
+            return self
+        return dataclasses.replace(self, legs={**self.legs, "bm25_other": self.legs[PLAIN_OTHER]})
 
 
 def simplex(n: int, step: float) -> list[tuple[float, ...]]:
@@ -86,10 +97,12 @@ def _best(benches: Sequence[LegRuns], selected: Mapping[str, list[str]], unknown
 
 
 def fit_profile(benches: Sequence[LegRuns], *, languages: Sequence[str], encoder_fingerprint: str,
-                step: float = 0.1, metric: str = "ndcg@10", min_queries: int = 30) -> FusionProfile:
+                step: float = 0.1, metric: str = "ndcg@10", min_queries: int = 30,
+                lexicon: str | None = None) -> FusionProfile:
     """Fit per-language weights on ``benches`` for the query languages in ``languages``.
 
     Languages with fewer than ``min_queries`` queries get no entry of their own (they use ``*``).
+    ``lexicon``: the query-translation lexicon the legs were run with (recorded in the profile).
     """
     allowed = set(languages)
     by_lang: dict[str, dict[str, list[str]]] = {}
@@ -110,7 +123,8 @@ def fit_profile(benches: Sequence[LegRuns], *, languages: Sequence[str], encoder
         if sum(map(len, selected.values())) >= min_queries:
             weights[lang], notes[lang] = _best(benches, selected, False, step, metric)
             log.info("%s: weights %s, %s %.4f", lang, weights[lang], metric, notes[lang])
-    weights[FALLBACK], notes[FALLBACK] = _best(benches, pooled, False, step, metric)
+    weights[FALLBACK], notes[FALLBACK] = _best([b.untranslated() for b in benches], pooled, False, step, metric)
     unknown_weights, notes["unknown"] = _best(benches, unknown, True, step, metric)
     return FusionProfile(encoder_fingerprint=encoder_fingerprint, languages=weights, unknown=unknown_weights,
-                         fitted_on=tuple(sorted(b.name for b in benches)), metric=metric, notes=notes)
+                         fitted_on=tuple(sorted(b.name for b in benches)), metric=metric, notes=notes,
+                         lexicon=lexicon)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.core.lexicon import Lexicon
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.core.types import Fusion, Hit, Mode
@@ -59,17 +60,20 @@ class AsyncSearcher:
         client: an ``opensearchpy.AsyncOpenSearch`` (:func:`make_async_client`).
         index: index name or alias.
         encoder: encodes queries for dense and hybrid search (None: BM25 only).
+        lexicon: translates queries for the other-language BM25 partition (None: the one the index's fusion
+            profile names, if any; :mod:`lacl_search.core.lexicon`).
         fusion_side: ``"server"``, ``"client"`` or ``"auto"``, as for the blocking searcher.
     """
 
     def __init__(self, client: object, *, index: str, encoder: Encoder | None = None,
-                 fusion_side: str = "auto") -> None:
+                 fusion_side: str = "auto", lexicon: Lexicon | None = None) -> None:
         self.client = client
+        self._lexicon = lexicon
         self.encoder = encoder
         self.index = index
         self._fusion_side = check_fusion_side(fusion_side)
         self._pipelines: set[str] = set()
-        self._profiles: list[FusionProfile | None] | None = None
+        self._profiles: list | None = None
 
     async def search(self, query: str, **options: object) -> list[Hit]:
         """Search ``query``; ``options`` are the other fields of :class:`SearchRequest` (see ``Searcher.search``)."""
@@ -115,10 +119,11 @@ class AsyncSearcher:
         if lang is None:
             found = plan.hits(await self._search(plan.bm25_body(request, lang)))
             return plan.with_parts(found, bm25=True, dense=False)
+        translated = await self._translations(request, lang)
         if not await self._server_fusion(Fusion.MINMAX):
-            responses = await self._msearch(language_plan.lexical_bodies(request, lang))
+            responses = await self._msearch(language_plan.lexical_bodies(request, lang, translated))
             return language_plan.fuse_lexical_on_client(request, responses)
-        lexical = language_plan.lexical_plan(request, lang)
+        lexical = language_plan.lexical_plan(request, lang, translated)
         await self._ensure_pipeline(lexical.pipeline_name, lexical.pipeline)
         found = plan.hits(await self._search(lexical.body, search_pipeline=lexical.pipeline_name))
         return plan.with_parts(found, bm25=True, dense=False)
@@ -126,18 +131,30 @@ class AsyncSearcher:
     async def _profile(self, fusion: Fusion) -> FusionProfile | None:
         if fusion not in (Fusion.LANGUAGE, Fusion.AUTO):
             return None
+        return check_profile(fusion, (await self._stored())[0], self.index)
+
+    async def _stored(self) -> list:
+        """``[the profile for this encoder or None, the lexicon the index's profile names or None]``."""
         if self._profiles is None:
             fingerprint = self.encoder.fingerprint() if self.encoder is not None else None
             mapping = await self.client.indices.get_mapping(index=self.index)
-            self._profiles = [profiles.in_mapping(mapping, fingerprint)]
-        return check_profile(fusion, self._profiles[0], self.index)
+            self._profiles = [profiles.in_mapping(mapping, fingerprint), profiles.lexicon_in_mapping(mapping)]
+        return self._profiles
+
+    async def _translations(self, request: SearchRequest, lang: str | None) -> tuple[tuple[str, float], ...]:
+        """The query's translations from the searcher's lexicon, else from the one the index's profile names."""
+        if lang is None:
+            return ()
+        lexicon = self._lexicon or profiles.lexicon_named((await self._stored())[1])
+        return language_plan.translations(request, lang, lexicon)
 
     async def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
                                profile: FusionProfile) -> list[Hit]:
+        translated = await self._translations(request, lang)
         if not await self._server_fusion(Fusion.MINMAX):
-            responses = await self._msearch(language_plan.client_bodies(request, vector, lang, profile))
+            responses = await self._msearch(language_plan.client_bodies(request, vector, lang, profile, translated))
             return language_plan.fuse_on_client(request, responses, lang, profile)
-        hybrid = language_plan.server_plan(request, vector, lang, profile)
+        hybrid = language_plan.server_plan(request, vector, lang, profile, translated)
         await self._ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
         found = plan.fused_hits(plan.hits(await self._search(hybrid.body, search_pipeline=hybrid.pipeline_name)))
         if request.explain and found:

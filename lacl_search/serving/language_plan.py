@@ -6,27 +6,44 @@ BM25 over all other documents (language-agnostic fields), and k-NN over all; wit
 of the index's fusion profile for that language (:class:`~lacl_search.core.fusion_profile.FusionProfile`).
 Server-side this is one ``hybrid`` query with 3 (or 2) sub-queries and a normalisation pipeline; on the
 client, the same legs in one ``_msearch`` and the same arithmetic (:func:`lacl_search.core.fusion.min_max_fusion`).
+
+With a :class:`~lacl_search.core.lexicon.Lexicon` (the profile's), the other-language partition also
+searches the query's translations into English (:func:`translations`), in the same sub-query.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lacl_search.core import fusion, queries
 from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.core.lexicon import Lexicon
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Hit
 from lacl_search.serving.plan import HybridPlan, fused_page, leg_runs
 
+Translations = Sequence[tuple[str, float]]
 
-def lexical_clauses(request: SearchRequest, lang: str | None) -> list[dict]:
-    """The BM25 sub-queries: the query language's partition and the rest, or one over all documents."""
+
+def translations(request: SearchRequest, lang: str | None, lexicon: Lexicon | None) -> tuple[tuple[str, float], ...]:
+    """The query's weighted translations for the other-language partition (empty: no lexicon, no language,
+    or a language the lexicon has no table for)."""
+    if lexicon is None or lang is None:
+        return ()
+    return lexicon.translate(request.query, lang)
+
+
+def lexical_clauses(request: SearchRequest, lang: str | None, translated: Translations = ()) -> list[dict]:
+    """The BM25 sub-queries: the query language's partition and the rest (with the query's ``translated``
+    terms), or one over all documents."""
     if lang is None:
         return [queries.bm25_clause(request.query, None)]
     return [queries.bm25_partition_clause(request.query, lang, same=True),
-            queries.bm25_partition_clause(request.query, lang, same=False)]
+            queries.bm25_partition_clause(request.query, lang, same=False, translations=translated)]
 
 
-def weighted_lexical(request: SearchRequest, lang: str | None,
-                     profile: FusionProfile) -> tuple[list[dict], list[float]]:
+def weighted_lexical(request: SearchRequest, lang: str | None, profile: FusionProfile,
+                     translated: Translations = ()) -> tuple[list[dict], list[float]]:
     """The lexical clauses the profile gives a weight to, and the weights of the legs sent (lexical, then dense).
 
     A leg weighted 0 adds nothing to any document's fused score, so it is neither requested nor normalised
@@ -34,7 +51,7 @@ def weighted_lexical(request: SearchRequest, lang: str | None,
     sub-queries, so when no lexical leg has weight the last one stays, weighted 0.
     """
     kept, weights = _sent_legs(profile.weights_for(lang))
-    clauses = lexical_clauses(request, lang)
+    clauses = lexical_clauses(request, lang, translated)
     return [clauses[i] for i in kept], weights
 
 
@@ -45,9 +62,10 @@ def _sent_legs(weights: tuple[float, ...]) -> tuple[list[int], list[float]]:
     return kept, [lexical[i] for i in kept] + [weights[-1]]
 
 
-def server_plan(request: SearchRequest, vector: list[float], lang: str | None, profile: FusionProfile) -> HybridPlan:
+def server_plan(request: SearchRequest, vector: list[float], lang: str | None, profile: FusionProfile,
+                translated: Translations = ()) -> HybridPlan:
     """The ``hybrid`` query and its min-max pipeline with the profile's weights for ``lang``."""
-    lexical, weights = weighted_lexical(request, lang, profile)
+    lexical, weights = weighted_lexical(request, lang, profile, translated)
     filters = request.filter_clauses()
     depth = request.hybrid_depth
     subqueries = [*lexical, queries.knn_clause(vector, depth, filters)]
@@ -57,11 +75,11 @@ def server_plan(request: SearchRequest, vector: list[float], lang: str | None, p
 
 
 def client_bodies(request: SearchRequest, vector: list[float], lang: str | None,
-                  profile: FusionProfile) -> list[dict]:
+                  profile: FusionProfile, translated: Translations = ()) -> list[dict]:
     """The weighted legs as separate requests (one ``_msearch``): lexical clause(s), then k-NN."""
     n = request.hybrid_depth  # as deep as the server-side hybrid query normalises
     filters = request.filter_clauses()
-    lexical, _ = weighted_lexical(request, lang, profile)
+    lexical, _ = weighted_lexical(request, lang, profile, translated)
     bm25 = [queries.clause_query(c, n, filters, highlight=True) for c in lexical]
     return [*bm25, queries.knn_query(vector, n, filters)]
 
@@ -77,7 +95,7 @@ def fuse_on_client(request: SearchRequest, responses: list[dict], lang: str | No
 LEXICAL_WEIGHTS = (0.5, 0.5)  # the two lexical partitions, equally (measured: >= plain BM25 on every dev set)
 
 
-def lexical_plan(request: SearchRequest, lang: str) -> HybridPlan:
+def lexical_plan(request: SearchRequest, lang: str, translated: Translations = ()) -> HybridPlan:
     """BM25 mode for a query of known language: the two partitions, each min-max normalised, equally weighted.
 
     Plain ``most_fields`` over all documents adds the language analyzer's score only to documents in the
@@ -86,17 +104,17 @@ def lexical_plan(request: SearchRequest, lang: str) -> HybridPlan:
     """
     filters = request.filter_clauses()
     depth = request.hybrid_depth
-    body = queries.hybrid_query(lexical_clauses(request, lang), request.k, filters, highlight=True,
+    body = queries.hybrid_query(lexical_clauses(request, lang, translated), request.k, filters, highlight=True,
                                 offset=request.offset, depth=depth)
     weights = list(LEXICAL_WEIGHTS)
     return HybridPlan(queries.pipeline_name("minmax", weights), queries.normalization_pipeline(weights), body)
 
 
-def lexical_bodies(request: SearchRequest, lang: str) -> list[dict]:
+def lexical_bodies(request: SearchRequest, lang: str, translated: Translations = ()) -> list[dict]:
     """The two lexical partitions as separate requests (client-side fusion)."""
     n = request.hybrid_depth  # as deep as the server-side hybrid query normalises
     filters = request.filter_clauses()
-    return [queries.clause_query(c, n, filters, highlight=True) for c in lexical_clauses(request, lang)]
+    return [queries.clause_query(c, n, filters, highlight=True) for c in lexical_clauses(request, lang, translated)]
 
 
 def fuse_lexical_on_client(request: SearchRequest, responses: list[dict]) -> list[Hit]:

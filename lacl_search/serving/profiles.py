@@ -11,9 +11,12 @@ import logging
 from opensearchpy import OpenSearch
 
 from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.core.lexicon import Lexicon, load_lexicon
+from lacl_search.errors import ArtifactMissing, ConfigError
 
 log = logging.getLogger(__name__)
 META_KEY = "fusion_profile"
+_warned: set[str] = set()
 
 
 def _concrete(client: OpenSearch, index: str) -> dict[str, dict]:
@@ -46,3 +49,29 @@ def in_mapping(mapping: dict, encoder_fingerprint: str | None) -> FusionProfile 
 def find(client: OpenSearch, index: str, encoder_fingerprint: str | None) -> FusionProfile | None:
     """The profile stored for ``index`` and this encoder, or None (no profile, or one for another model)."""
     return in_mapping(client.indices.get_mapping(index=index), encoder_fingerprint)
+
+
+def lexicon_in_mapping(mapping: dict) -> str | None:
+    """The lexicon named by the profile stored for the index's own model, whichever encoder searches: BM25
+    mode needs no encoder, and query translation does not depend on one."""
+    for body in mapping.values():
+        meta = body["mappings"].get("_meta", {})
+        if raw := meta.get(META_KEY):
+            profile = FusionProfile.from_json(raw)
+            if profile.lexicon and profile.encoder_fingerprint == meta.get("model_fingerprint"):
+                return profile.lexicon
+    return None
+
+
+def lexicon_named(name: str | None) -> Lexicon | None:
+    """The lexicon called ``name`` (None: none). One this machine lacks is a warning (once per process) and
+    search goes on without query translation."""
+    if not name:
+        return None
+    try:
+        return load_lexicon(name)
+    except (ArtifactMissing, ConfigError) as exc:
+        if name not in _warned:
+            _warned.add(name)
+            log.warning("%s; searching without query translation", exc)
+        return None

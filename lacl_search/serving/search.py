@@ -19,6 +19,7 @@ from opensearchpy import OpenSearch
 
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.langid import detect_query_language
+from lacl_search.core.lexicon import Lexicon
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Fusion, Hit, Mode
 from lacl_search.errors import BadInput, ClusterError, ClusterUnavailable, ConfigError
@@ -70,20 +71,23 @@ class Searcher:
         client: an OpenSearch client (:func:`lacl_search.serving.client.make_client`).
         index: index name or alias.
         encoder: encodes queries for dense and hybrid search (None: BM25 only).
+        lexicon: translates queries for the other-language BM25 partition (None: the one the index's fusion
+            profile names, if any; :mod:`lacl_search.core.lexicon`).
         fusion_side: ``"server"`` (hybrid query + pipeline), ``"client"`` (``_msearch`` + Python fusion),
             or ``"auto"`` (server where the cluster's line and plugins can run the request's fusion; see
             :mod:`lacl_search.serving.cluster`). ``"server"`` raises :class:`ClusterError` where they cannot.
     """
 
     def __init__(self, client: OpenSearch, *, index: str, encoder: Encoder | None = None,
-                 fusion_side: str = "auto") -> None:
+                 fusion_side: str = "auto", lexicon: Lexicon | None = None) -> None:
         self.client = client
+        self._lexicon = lexicon
         self.encoder = encoder
         self.index = index
         self._fusion_side = check_fusion_side(fusion_side)
         self._pipelines: set[str] = set()
         self._client_fused: set[Fusion] = set()
-        self._profiles: list[FusionProfile | None] | None = None  # looked up once, on the first hybrid search
+        self._profiles: list | None = None  # looked up once, on the first hybrid search
 
     # ------------------------------------------------------------------------------- public API
     def search(self, query: str, **options: object) -> list[Hit]:
@@ -156,10 +160,11 @@ class Searcher:
         """Plain BM25 when the language is unknown; else the language partitions fused (language_plan)."""
         if lang is None:
             return plan.with_parts(plan.hits(self._search(plan.bm25_body(request, lang))), bm25=True, dense=False)
+        translated = self._translations(request, lang)
         if not self._server_fusion(Fusion.MINMAX):
-            responses = self._msearch(language_plan.lexical_bodies(request, lang))
+            responses = self._msearch(language_plan.lexical_bodies(request, lang, translated))
             return language_plan.fuse_lexical_on_client(request, responses)
-        lexical = language_plan.lexical_plan(request, lang)
+        lexical = language_plan.lexical_plan(request, lang, translated)
         self.ensure_pipeline(lexical.pipeline_name, lexical.pipeline)
         found = plan.hits(self._search(lexical.body, search_pipeline=lexical.pipeline_name))
         return plan.with_parts(found, bm25=True, dense=False)
@@ -168,17 +173,31 @@ class Searcher:
         """The index's fusion profile for this encoder when ``fusion`` asks for it (``language``, ``auto``)."""
         if fusion not in (Fusion.LANGUAGE, Fusion.AUTO):
             return None
+        return check_profile(fusion, self._stored()[0], self.index)
+
+    def _stored(self) -> list:
+        """``[the profile for this encoder or None, the lexicon the index's profile names or None]``, read from
+        the mapping once."""
         if self._profiles is None:
             fingerprint = self.encoder.fingerprint() if self.encoder is not None else None
-            self._profiles = [profiles.find(self.client, self.index, fingerprint)]
-        return check_profile(fusion, self._profiles[0], self.index)
+            mapping = self.client.indices.get_mapping(index=self.index)
+            self._profiles = [profiles.in_mapping(mapping, fingerprint), profiles.lexicon_in_mapping(mapping)]
+        return self._profiles
+
+    def _translations(self, request: SearchRequest, lang: str | None) -> tuple[tuple[str, float], ...]:
+        """The query's translations from the searcher's lexicon, else from the one the index's profile names."""
+        if lang is None:
+            return ()
+        lexicon = self._lexicon or profiles.lexicon_named(self._stored()[1])
+        return language_plan.translations(request, lang, lexicon)
 
     def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
                          profile: FusionProfile) -> list[Hit]:
+        translated = self._translations(request, lang)
         if not self._server_fusion(Fusion.MINMAX):
-            responses = self._msearch(language_plan.client_bodies(request, vector, lang, profile))
+            responses = self._msearch(language_plan.client_bodies(request, vector, lang, profile, translated))
             return language_plan.fuse_on_client(request, responses, lang, profile)
-        hybrid = language_plan.server_plan(request, vector, lang, profile)
+        hybrid = language_plan.server_plan(request, vector, lang, profile, translated)
         self.ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
         found = plan.fused_hits(plan.hits(self._search(hybrid.body, search_pipeline=hybrid.pipeline_name)))
         if request.explain and found:

@@ -42,3 +42,24 @@ def test_partition_clauses_golden():
         "bool": {"must": [german], "filter": [{"term": {"lang": "de"}}]}}
     assert queries.bm25_partition_clause("q", "de", same=False) == {
         "bool": {"must": [base], "must_not": [{"term": {"lang": "de"}}]}}
+
+
+def test_translated_partition_clause_golden():
+    base = {"multi_match": {"query": "Bibliothek", "fields": ["title^2", "text"], "type": "most_fields"}}
+    english = ["title^2", "text", "title_i18n.en^2", "text_i18n.en"]
+    clause = queries.bm25_partition_clause("Bibliothek", "de", same=False,
+                                           translations=[("library", 0.9), ("zero", 0.0), ("books", 0.1)])
+    assert clause == {"bool": {"should": [
+        base,
+        {"multi_match": {"query": "library", "fields": english, "type": "most_fields", "boost": 0.9}},
+        {"multi_match": {"query": "books", "fields": english, "type": "most_fields", "boost": 0.1}},
+    ], "minimum_should_match": 1, "must_not": [{"term": {"lang": "de"}}]}}
+    # the same-language partition never translates
+    assert queries.bm25_partition_clause("q", "de", same=True, translations=[("x", 1.0)]) == \
+        queries.bm25_partition_clause("q", "de", same=True)
+
+
+def test_profile_names_its_lexicon():
+    profile = _profile(lexicon="ddtp")
+    assert FusionProfile.from_json(profile.to_json()).lexicon == "ddtp"
+    assert FusionProfile.from_json(_profile().to_json()).lexicon is None  # profiles from before: none

@@ -93,3 +93,20 @@ def test_fusion_fit_command_fits_at_the_leg_depth(tmp_path):
         profiles[depth] = FusionProfile.from_json(out.read_text(encoding="utf-8"))
     assert profiles["0"].notes["*"] > 0 and profiles["1"].notes["*"] == 0
     assert profiles["0"].encoder_fingerprint == profiles["1"].encoder_fingerprint
+
+
+def test_the_fallback_is_fitted_on_the_untranslated_leg():
+    """With a lexicon, bm25_other finds q2's document only through translation; languages without a table
+    (the fallback) get bm25_other_plain, which does not find it, so ``*`` must not lean on that leg."""
+    bench = _bench()
+    bench = LegRuns("toy", {**bench.legs, "dense": {**bench.legs["dense"], "q2": {"x": 0.9, "d2": 0.8}}},
+                    bench.query_langs, bench.qrels)  # dense ranks q2's document second
+    legs = {**bench.legs, "bm25_other": {**bench.legs["bm25_other"], "q2": {"d2": 5.0, "z": 1.0}},
+            "bm25_other_plain": bench.legs["bm25_other"]}
+    translated = LegRuns("toy", legs, bench.query_langs, bench.qrels)
+    profile = fit_profile([translated], languages=["fr"], encoder_fingerprint="f", step=0.5, min_queries=1,
+                          lexicon="ddtp")
+    assert profile.lexicon == "ddtp" and profile.weights_for("fr")[1] > 0  # fr has a table: other leg helps
+    plain = fit_profile([bench], languages=["fr"], encoder_fingerprint="f", step=0.5, min_queries=1)
+    assert profile.languages["*"] == plain.languages["*"]  # the fallback as without translation
+    assert translated.untranslated().legs["bm25_other"] == bench.legs["bm25_other"] and bench.untranslated() is bench

@@ -59,3 +59,47 @@ def test_grouping_and_preference_on_a_real_index(os_client, index_name):
         hits = searcher.search("archive zip tar", mode=mode, k=5, group_by="set", prefer_langs=["fr"])
         assert sorted(h.metadata["set"] for h in hits) == ["tar", "zip"]
         assert all(h.lang == "fr" and h.variants == ["de", "en"] for h in hits)
+
+
+def test_query_translation_reaches_english_documents_lexically(os_client, index_name, tmp_path, monkeypatch,
+                                                               caplog):
+    """A German query shares no word with the English document; the lexicon's translations let the
+    other-language BM25 partition find it, in BM25 mode (searcher's lexicon) and in language-aware hybrid
+    search (the lexicon the profile names), on both fusion sides; a profile whose lexicon this machine
+    lacks warns and searches untranslated; BM25 mode without an encoder uses the profile's lexicon too."""
+    from lacl_search.core.lexicon import Lexicon, lexicon_path, load_lexicon
+    from lacl_search.core.types import Document
+
+    monkeypatch.setenv("LACL_HOME", str(tmp_path))
+    load_lexicon.cache_clear()
+    tiny = build_tiny_encoder(seed=3).eval()
+    docs = [Document("img-en", "a library to compress images", lang="en", title="imgzip"),
+            Document("xml-en", "a parser for XML documents", lang="en", title="xmlp"),
+            Document("img-de", "Bibliothek zum Komprimieren von Bildern", lang="de", title="bildzip")]
+    load_documents(os_client, index_name, tiny, docs, options=LoadOptions(model_name="tiny"))
+    lexicon = Lexicon(name="toy", target="en", tables={"de": {"bilder": (("images", 0.8),),
+                                                              "komprimieren": (("compress", 0.9),)}})
+    query = "Bilder komprimieren"
+    untranslated = Searcher(os_client, index=index_name).search(query, mode="bm25", k=5, query_lang="de")
+    assert [h.doc_id for h in untranslated] == ["img-de"]
+    for side in ("server", "client"):
+        searcher = Searcher(os_client, index=index_name, lexicon=lexicon, fusion_side=side)
+        hits = searcher.search(query, mode="bm25", k=5, query_lang="de")
+        assert sorted(h.doc_id for h in hits) == ["img-de", "img-en"]
+
+    other_only = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.0, 1.0, 0.0)},
+                               lexicon="toy")
+    assert profiles.attach(os_client, index_name, other_only)
+    missing = Searcher(os_client, index=index_name, encoder=tiny).search(query, mode="hybrid", k=3, query_lang="de")
+    assert all(h.score == 0 for h in missing)  # no lexicon here yet: the other partition finds nothing
+    assert any("lexicon 'toy' not found" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    lexicon.to_file(lexicon_path("toy"))
+    load_lexicon.cache_clear()
+    for side in ("server", "client"):
+        searcher = Searcher(os_client, index=index_name, encoder=tiny, fusion_side=side)
+        hits = searcher.search(query, mode="hybrid", k=3, query_lang="de")
+        assert hits[0].doc_id == "img-en" and hits[0].scores["fused"] == pytest.approx(1.0)
+    # BM25 mode needs no encoder: it uses the lexicon the index's profile names
+    bm25 = Searcher(os_client, index=index_name).search(query, mode="bm25", k=5, query_lang="de")
+    assert sorted(h.doc_id for h in bm25) == ["img-de", "img-en"]
+    load_lexicon.cache_clear()

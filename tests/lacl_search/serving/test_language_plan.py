@@ -71,3 +71,21 @@ def test_client_fusion_of_pruned_legs_uses_the_remaining_weights():
     hits = language_plan.fuse_on_client(request, responses, "de", TRAINED)
     # a: 0.1*1; b: 0.1*0 + 0.9*1; c: 0.9*0 -> b, a, c
     assert [h.doc_id for h in hits] == ["b", "a", "c"] and hits[1].score == pytest.approx(0.1)
+
+
+def test_translations_go_into_the_other_language_partition_only():
+    from lacl_search.core.lexicon import Lexicon
+
+    lexicon = Lexicon(name="toy", target="en", tables={"de": {"bilder": (("images", 0.7),)}})
+    request = SearchRequest(query="Bilder", k=5)
+    translated = language_plan.translations(request, "de", lexicon)
+    assert translated == (("images", 0.7),)
+    assert language_plan.translations(request, None, lexicon) == () == language_plan.translations(request, "de", None)
+    plan = language_plan.server_plan(request, [1.0], "de", PROFILE, translated)
+    same, other, _ = plan.body["query"]["hybrid"]["queries"]
+    assert "should" not in same["bool"]
+    assert [c["multi_match"]["query"] for c in other["bool"]["should"]] == ["Bilder", "images"]
+    bodies = language_plan.client_bodies(request, [1.0], "de", PROFILE, translated)
+    assert bodies[1]["query"]["bool"]["should"] == other["bool"]["should"]
+    lexical = language_plan.lexical_plan(request, "de", translated).body["query"]["hybrid"]["queries"]
+    assert lexical[1] == other and language_plan.lexical_bodies(request, "de", translated)[1]["query"] == other

@@ -1,0 +1,63 @@
+"""IBM Model 1 on parallel pairs: the textbook example, the parallel file, and the command."""
+
+import json
+
+import pytest
+
+from lacl_search import cli
+from lacl_search.core.lexicon import Lexicon
+from lacl_search.errors import ArtifactMissing, ConfigError
+from lacl_search.evaluation.lexicon_fit import fit_lexicon, model1
+
+# Koehn, "Statistical Machine Translation", ch. 4: EM resolves "das" / "haus" / "buch" / "ein" from co-occurrence
+PAIRS = [(["das", "haus"], ["the", "house"]), (["das", "buch"], ["the", "book"]), (["ein", "buch"], ["a", "book"])]
+
+
+def test_model1_learns_the_textbook_translations():
+    table = model1(PAIRS, iterations=10, keep_min=0.0)
+    best = {f: ts[0][0] for f, ts in table.items()}
+    assert best == {"das": "the", "haus": "house", "buch": "book", "ein": "a"}
+    assert table["das"][0][1] > 0.6 and table["buch"][0][1] > 0.6
+    assert all(abs(sum(p for _, p in ts) - 1) < 0.35 for ts in table.values())  # NULL takes the rest
+    assert model1([], iterations=3) == {} and model1([([], ["x"])]) == {}
+
+
+def _parallel(tmp_path, rows):
+    path = tmp_path / "parallel.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_fit_lexicon_reads_the_parallel_file_per_language(tmp_path):
+    rows = [{"source": e, "target": f, "lang": lang, "kind": "short"}
+            for lang, pairs in (("de", PAIRS), ("pt_BR", [(["o", "livro"], ["the", "book"])]))
+            for f, e in ((" ".join(f), " ".join(e)) for f, e in pairs)]
+    rows.append({"source": " ".join(["w"] * 61), "target": "lang", "lang": "de", "kind": "long"})  # too long
+    lexicon = fit_lexicon(_parallel(tmp_path, rows), name="toy", iterations=10)
+    assert lexicon.languages == ("de", "pt") and lexicon.meta["pairs"] == {"de": 3, "pt": 1}
+    assert lexicon.translate("Buch", "de")[0][0] == "book"
+    assert fit_lexicon(_parallel(tmp_path, rows), name="toy", langs=["de"]).languages == ("de",)
+    with pytest.raises(ConfigError, match="no pairs for fr"):
+        fit_lexicon(_parallel(tmp_path, rows), name="toy", langs=["fr"])
+
+
+def test_bad_parallel_files_are_one_line_errors(tmp_path):
+    with pytest.raises(ArtifactMissing, match="lacl-search data ddtp"):
+        fit_lexicon(tmp_path / "missing.jsonl", name="x")
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"source": "a", "target": "b", "lang": "de"}\n{"source": "a"}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="bad.jsonl:2: not a parallel pair"):
+        fit_lexicon(path, name="x")
+
+
+def test_lexicon_command_writes_the_named_file(tmp_path, monkeypatch, capsys, caplog):
+    monkeypatch.setenv("LACL_HOME", str(tmp_path / "home"))
+    rows = [{"source": " ".join(e), "target": " ".join(f), "lang": "de", "kind": "short"} for f, e in PAIRS]
+    assert cli.main(["fusion", "lexicon", "--parallel", str(_parallel(tmp_path, rows)), "--name", "toy"]) == 0
+    path = tmp_path / "home" / "lexicons" / "toy.json.gz"
+    assert capsys.readouterr().out.strip() == str(path)
+    translated = dict(Lexicon.from_file(path).translate("das Haus", "de"))
+    assert max(translated, key=translated.get) == "house" and "the" not in translated  # an English stop word
+    assert cli.main(["fusion", "lexicon", "--parallel", str(tmp_path / "nothing.jsonl")]) != 0
+    assert [r.getMessage().split(":")[0] for r in caplog.records if r.levelname == "ERROR"] == \
+        ["parallel file not found"]
