@@ -69,7 +69,9 @@ def main() -> int:
     client = connect(ClusterSettings.from_env())
     qrels = beir.load_qrels(args.dataset)
     found = [q for q in beir.load_queries(args.dataset) if q.query_id in qrels]
-    lexicon = load_lexicon(args.lexicon) if args.lexicon else None
+    lexicon = None
+    if args.lexicon:
+        lexicon = Lexicon.from_file(args.lexicon) if args.lexicon.endswith(".json.gz") else load_lexicon(args.lexicon)
     vectors: list = [None] * len(found)
     if "dense" in args.legs:
         vectors = Encoder.load(args.model).encode_queries([q.text for q in found]).tolist()

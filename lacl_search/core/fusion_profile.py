@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from lacl_search.core.lexicon import check_name
 from lacl_search.errors import ConfigError
 
 PROFILE_VERSION = 1
@@ -69,6 +70,8 @@ class FusionProfile:
         langs = {k: _normalised(v, 3, f"weights of {k!r}") for k, v in self.languages.items()}
         object.__setattr__(self, "languages", langs)
         object.__setattr__(self, "unknown", _normalised(self.unknown, 2, "unknown-language weights"))
+        if self.lexicon is not None:
+            check_name(self.lexicon)
 
     def weights_for(self, lang: str | None) -> tuple[float, ...]:
         """``(same, other, dense)`` for a detected language, ``(bm25, dense)`` when ``lang`` is None."""

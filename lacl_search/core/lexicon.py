@@ -51,6 +51,13 @@ _NAME = re.compile(r"^[a-z0-9_.-]+$")
 Table = Mapping[str, tuple[tuple[str, float], ...]]
 
 
+def check_name(name: str) -> str:
+    """``name`` if it can name a lexicon (a file name in the lexicon folder, never a path); else ConfigError."""
+    if not isinstance(name, str) or not _NAME.match(name) or name.startswith("."):
+        raise ConfigError(f"lexicon name {name!r}: use lower-case letters, digits, '.', '_' or '-'")
+    return name
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens; runs of CJK characters become overlapping character bigrams (as the
     index's language-agnostic analyzer does), so Chinese and Japanese need no segmenter."""
@@ -80,8 +87,7 @@ class Lexicon:
     meta: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise ConfigError(f"lexicon name {self.name!r}: use lower-case letters, digits, '.', '_' or '-'")
+        check_name(self.name)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -143,12 +149,10 @@ def lexicon_path(name: str) -> Path:
 
 
 @lru_cache(maxsize=4)
-def load_lexicon(name_or_path: str) -> Lexicon:
-    """A lexicon by name (from :func:`lexicon_path`) or by file path; loaded once per process."""
-    path = Path(name_or_path)
-    if not name_or_path.endswith(".json.gz"):
-        path = lexicon_path(name_or_path)
-        if not path.is_file():
-            raise ArtifactMissing(f"lexicon {name_or_path!r} not found at {path}: build it with "
-                                  f"'lacl-search fusion lexicon --name {name_or_path}'")
+def load_lexicon(name: str) -> Lexicon:
+    """The lexicon called ``name``, from :func:`lexicon_path`; loaded once per process."""
+    path = lexicon_path(check_name(name))
+    if not path.is_file():
+        raise ArtifactMissing(f"lexicon {name!r} not found at {path}: build it with "
+                              f"'lacl-search fusion lexicon --name {name}'")
     return Lexicon.from_file(path)

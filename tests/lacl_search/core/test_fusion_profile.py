@@ -63,3 +63,5 @@ def test_profile_names_its_lexicon():
     profile = _profile(lexicon="ddtp")
     assert FusionProfile.from_json(profile.to_json()).lexicon == "ddtp"
     assert FusionProfile.from_json(_profile().to_json()).lexicon is None  # profiles from before: none
+    with pytest.raises(ConfigError, match="lexicon name"):
+        _profile(lexicon="/etc/passwd.json.gz")  # a name in the lexicon folder, never a path

@@ -59,7 +59,7 @@ def test_file_round_trip_and_loading_by_name(tmp_path, monkeypatch):
     assert path == tmp_path / "lexicons" / "toy.json.gz"
     loaded = load_lexicon("toy")
     assert loaded == _lexicon() and loaded.languages == ("de", "ja")
-    assert load_lexicon(str(path)) == loaded
+    assert Lexicon.from_file(path) == loaded
     with pytest.raises(ArtifactMissing, match="lacl-search fusion lexicon --name nope"):
         load_lexicon("nope")
     load_lexicon.cache_clear()
@@ -79,5 +79,8 @@ def test_bad_files_and_names_are_one_line_errors(tmp_path):
         Lexicon.from_file(tmp_path / "v9.json.gz")
     with pytest.raises(ArtifactMissing):
         Lexicon.from_file(tmp_path / "missing.json.gz")
-    with pytest.raises(ConfigError, match="lexicon name"):
-        Lexicon(name="../etc", target="en", tables={})
+    for name in ("../etc", "a/b", ".hidden", "Upper"):
+        with pytest.raises(ConfigError, match="lexicon name"):
+            Lexicon(name=name, target="en", tables={})
+        with pytest.raises(ConfigError, match="lexicon name"):
+            load_lexicon(name)
