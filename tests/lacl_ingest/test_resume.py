@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, TransportError
 
 from lacl_ingest.cli import exit_code
 from lacl_ingest.job import IngestConfig
@@ -63,16 +63,23 @@ def _start(path: Path, index: str, model: Path, url: str, *extra: str) -> subpro
     return subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _count(client: OpenSearch, pattern: str) -> int:
-    client.indices.refresh(index=pattern, ignore_unavailable=True, allow_no_indices=True)
-    return client.count(index=pattern, params={"allow_no_indices": "true"})["count"]
+def _count(client: OpenSearch, pattern: str, *, starting: bool = False) -> int:
+    """Documents searchable in ``pattern``. ``starting``: an index the job has just created may not have
+    started its primaries yet (``count`` answers 503, all shards failed); that counts as none so far."""
+    try:
+        client.indices.refresh(index=pattern, ignore_unavailable=True, allow_no_indices=True)
+        return client.count(index=pattern, params={"allow_no_indices": "true"})["count"]
+    except TransportError as exc:
+        if starting and exc.status_code == 503:
+            return 0
+        raise
 
 
 def _kill_halfway(proc: subprocess.Popen, client: OpenSearch, pattern: str, n: int, timeout: float = 240) -> int:
     """SIGKILL ``proc`` once the building index holds ~half of ``n`` documents; return what it holds then."""
     deadline = time.monotonic() + timeout
     try:
-        while _count(client, pattern) < n // 2:
+        while _count(client, pattern, starting=True) < n // 2:
             assert proc.poll() is None, proc.communicate()[1][-2000:]
             assert time.monotonic() < deadline, "the job made no progress"
             time.sleep(0.05)
