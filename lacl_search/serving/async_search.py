@@ -73,7 +73,7 @@ class AsyncSearcher:
         self.index = index
         self._fusion_side = check_fusion_side(fusion_side)
         self._pipelines: set[str] = set()
-        self._profiles: list | None = None
+        self._stored_parts: tuple[FusionProfile | None, Lexicon | None] | None = None
 
     async def search(self, query: str, **options: object) -> list[Hit]:
         """Search ``query``; ``options`` are the other fields of :class:`SearchRequest` (see ``Searcher.search``)."""
@@ -133,19 +133,20 @@ class AsyncSearcher:
             return None
         return check_profile(fusion, (await self._stored())[0], self.index)
 
-    async def _stored(self) -> list:
-        """``[the profile for this encoder or None, the lexicon the index's profile names or None]``."""
-        if self._profiles is None:
+    async def _stored(self) -> tuple[FusionProfile | None, Lexicon | None]:
+        """``(the profile for this encoder, the lexicon the index's profile names)``, read once."""
+        if self._stored_parts is None:
             fingerprint = self.encoder.fingerprint() if self.encoder is not None else None
             mapping = await self.client.indices.get_mapping(index=self.index)
-            self._profiles = [profiles.in_mapping(mapping, fingerprint), profiles.lexicon_in_mapping(mapping)]
-        return self._profiles
+            # reading the lexicon file takes a moment: off the event loop, like encoding
+            self._stored_parts = await asyncio.to_thread(profiles.stored, mapping, fingerprint)
+        return self._stored_parts
 
     async def _translations(self, request: SearchRequest, lang: str | None) -> tuple[tuple[str, float], ...]:
         """The query's translations from the searcher's lexicon, else from the one the index's profile names."""
         if lang is None:
             return ()
-        lexicon = self._lexicon or profiles.lexicon_named((await self._stored())[1])
+        lexicon = self._lexicon or (await self._stored())[1]
         return language_plan.translations(request, lang, lexicon)
 
     async def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,

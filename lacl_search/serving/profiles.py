@@ -51,6 +51,12 @@ def find(client: OpenSearch, index: str, encoder_fingerprint: str | None) -> Fus
     return in_mapping(client.indices.get_mapping(index=index), encoder_fingerprint)
 
 
+def stored(mapping: dict, encoder_fingerprint: str | None) -> tuple[FusionProfile | None, Lexicon | None]:
+    """What a searcher reads from a ``GET _mapping`` answer once: the profile for this encoder, and the
+    lexicon the index's profile names (loaded, or None)."""
+    return in_mapping(mapping, encoder_fingerprint), lexicon_named(lexicon_in_mapping(mapping))
+
+
 def lexicon_in_mapping(mapping: dict) -> str | None:
     """The lexicon named by the profile stored for the index's own model, whichever encoder searches: BM25
     mode needs no encoder, and query translation does not depend on one."""

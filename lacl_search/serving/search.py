@@ -87,7 +87,8 @@ class Searcher:
         self._fusion_side = check_fusion_side(fusion_side)
         self._pipelines: set[str] = set()
         self._client_fused: set[Fusion] = set()
-        self._profiles: list | None = None  # looked up once, on the first hybrid search
+        # the index's fusion profile and lexicon, looked up once, on the first search that needs them
+        self._stored_parts: tuple[FusionProfile | None, Lexicon | None] | None = None
 
     # ------------------------------------------------------------------------------- public API
     def search(self, query: str, **options: object) -> list[Hit]:
@@ -175,20 +176,19 @@ class Searcher:
             return None
         return check_profile(fusion, self._stored()[0], self.index)
 
-    def _stored(self) -> list:
-        """``[the profile for this encoder or None, the lexicon the index's profile names or None]``, read from
-        the mapping once."""
-        if self._profiles is None:
+    def _stored(self) -> tuple[FusionProfile | None, Lexicon | None]:
+        """``(the profile for this encoder, the lexicon the index's profile names)``, read once."""
+        if self._stored_parts is None:
             fingerprint = self.encoder.fingerprint() if self.encoder is not None else None
             mapping = self.client.indices.get_mapping(index=self.index)
-            self._profiles = [profiles.in_mapping(mapping, fingerprint), profiles.lexicon_in_mapping(mapping)]
-        return self._profiles
+            self._stored_parts = profiles.stored(mapping, fingerprint)
+        return self._stored_parts
 
     def _translations(self, request: SearchRequest, lang: str | None) -> tuple[tuple[str, float], ...]:
         """The query's translations from the searcher's lexicon, else from the one the index's profile names."""
         if lang is None:
             return ()
-        lexicon = self._lexicon or profiles.lexicon_named(self._stored()[1])
+        lexicon = self._lexicon or self._stored()[1]
         return language_plan.translations(request, lang, lexicon)
 
     def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
