@@ -138,9 +138,12 @@ class Lexicon:
             raise ConfigError(f"{path}: not a lacl-search lexicon")
         if data.get("version") != VERSION:
             raise ConfigError(f"{path}: lexicon version {data.get('version')} is not supported (expected {VERSION})")
-        tables = {lang: {w: tuple((str(t), float(p)) for t, p in ts) for w, ts in table.items()}
-                  for lang, table in data["tables"].items()}
-        return cls(name=str(data["name"]), target=str(data["target"]), tables=tables, meta=data.get("meta", {}))
+        try:
+            tables = {lang: {w: tuple((str(t), float(p)) for t, p in ts) for w, ts in table.items()}
+                      for lang, table in data["tables"].items()}
+            return cls(name=str(data["name"]), target=str(data["target"]), tables=tables, meta=data.get("meta", {}))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"{path}: a damaged lexicon ({type(exc).__name__}: {exc})") from None
 
 
 def lexicon_path(name: str) -> Path:

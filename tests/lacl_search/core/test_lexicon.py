@@ -77,6 +77,10 @@ def test_bad_files_and_names_are_one_line_errors(tmp_path):
         json.dump({"format": "lacl-lexicon", "version": 9}, fh)
     with pytest.raises(ConfigError, match="version 9"):
         Lexicon.from_file(tmp_path / "v9.json.gz")
+    with gzip.open(tmp_path / "cut.json.gz", "wt") as fh:
+        json.dump({"format": "lacl-lexicon", "version": 1, "name": "cut", "tables": {"de": {"x": [["y"]]}}}, fh)
+    with pytest.raises(ConfigError, match="a damaged lexicon"):
+        Lexicon.from_file(tmp_path / "cut.json.gz")
     with pytest.raises(ArtifactMissing):
         Lexicon.from_file(tmp_path / "missing.json.gz")
     for name in ("../etc", "a/b", ".hidden", "Upper"):
