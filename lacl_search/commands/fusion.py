@@ -60,7 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lexicon.add_argument("--name", default="ddtp", help="the name profiles refer to it by [ddtp]")
     lexicon.add_argument("--langs", nargs="+", default=[], help="source languages (default: all in the file)")
     lexicon.add_argument("--output", type=Path, help="file to write (default: $LACL_HOME/lexicons/NAME.json.gz)")
-    lexicon.add_argument("--if-missing", action="store_true", help="keep a lexicon already there (re-runs)")
+    lexicon.add_argument("--stemmer", choices=["snowball", "none"], default="snowball",
+                         help="normalise source words with Snowball stemmers before alignment [snowball]")
+    lexicon.add_argument("--if-missing", action="store_true",
+                         help="keep a lexicon already there when it was built the same way (re-runs)")
     lexicon.set_defaults(func=run_lexicon)
 
 
@@ -141,13 +144,17 @@ def run_apply(args: argparse.Namespace) -> int:
 
 def run_lexicon(args: argparse.Namespace) -> int:
     from lacl_search.core.lexicon import Lexicon, lexicon_path
-    from lacl_search.evaluation.lexicon_fit import fit_lexicon
+    from lacl_search.evaluation.lexicon_fit import ITERATIONS, fit_lexicon
 
     path = args.output or lexicon_path(args.name)
+    stemmer = None if args.stemmer == "none" else args.stemmer
     if args.if_missing and path.is_file():
-        Lexicon.from_file(path)  # a damaged file is an error, not a silent keep
-        sys.stdout.write(f"{path}\n")
-        return 0
-    path = fit_lexicon(args.parallel, name=args.name, langs=args.langs).to_file(path)
+        there = Lexicon.from_file(path)  # a damaged file is an error, not a silent keep
+        if there.stemmer == stemmer and there.meta.get("iterations") == ITERATIONS:
+            sys.stdout.write(f"{path}\n")
+            return 0
+        log.info("%s was built another way (stemmer %s, %s iterations): building it again", path,
+                 there.stemmer, there.meta.get("iterations"))
+    path = fit_lexicon(args.parallel, name=args.name, langs=args.langs, stemmer=stemmer).to_file(path)
     sys.stdout.write(f"{path}\n")
     return 0

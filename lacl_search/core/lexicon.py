@@ -3,9 +3,9 @@
 With a strong cross-lingual encoder BM25 adds little to an X -> English search, because a German query
 shares only names and numbers with an English document. A :class:`Lexicon` maps each query word to its
 likely English translations with probabilities ``t(e | f)`` (IBM Model 1, fitted on the training
-languages' parallel descriptions by :mod:`lacl_search.evaluation.lexicon_fit`); the BM25 partition over
-documents in other languages then also searches those words, each weighted by its probability
-(:func:`lacl_search.core.queries.bm25_partition_clause`). This is the probabilistic structured query of
+languages' parallel descriptions by :mod:`lacl_search.evaluation.lexicon_fit`, keyed by Snowball stems);
+the BM25 partition over documents in other languages then also searches those words, each weighted by its
+probability (:func:`lacl_search.core.queries.bm25_partition_clause`). This is the probabilistic structured query of
 classic cross-language IR, flattened to a weighted ``bool`` of term queries.
 
 References: Brown et al., "The Mathematics of Statistical Machine Translation", CL 1993 (Model 1);
@@ -20,10 +20,13 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+import snowballstemmer
 
 from lacl_search.core.paths import cache_dir
 from lacl_search.errors import ArtifactMissing, ConfigError
@@ -47,6 +50,12 @@ TARGET_STOP_WORDS = {"en": frozenset(
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _NAME = re.compile(r"^[a-z0-9_.-]+$")
+# Snowball stemmers (the algorithms Lucene's language analyzers use) for the source languages that have one; a
+# lexicon fitted with ``stemmer="snowball"`` is keyed by stems, so a word's inflections share one entry.
+SNOWBALL = {"da": "danish", "de": "german", "en": "english", "es": "spanish", "fi": "finnish", "fr": "french",
+            "hu": "hungarian", "it": "italian", "nl": "dutch", "no": "norwegian", "pt": "portuguese",
+            "ro": "romanian", "ru": "russian", "sv": "swedish", "tr": "turkish"}
+STEMMERS = ("snowball",)
 
 Table = Mapping[str, tuple[tuple[str, float], ...]]
 
@@ -70,6 +79,26 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+def source_words(text: str, lang: str | None, stemmer: str | None = None) -> list[str]:
+    """:func:`tokens` of ``text``, stemmed with ``lang``'s Snowball stemmer when ``stemmer`` is
+    ``"snowball"`` and the language has one (CJK bigrams and other languages' words stay as they are)."""
+    words = tokens(text)
+    if stemmer == "snowball" and lang in SNOWBALL:
+        return [_stem(word, lang) for word in words]
+    return words
+
+
+_stemmers = threading.local()  # Snowball stemmer objects hold state while they stem: one per thread
+
+
+@lru_cache(maxsize=1 << 18)
+def _stem(word: str, lang: str) -> str:
+    cache = _stemmers.__dict__.setdefault("by_lang", {})
+    if lang not in cache:
+        cache[lang] = snowballstemmer.stemmer(SNOWBALL[lang])
+    return cache[lang].stemWord(word)
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """Word translation tables from several source languages into one target language.
@@ -79,15 +108,20 @@ class Lexicon:
         target: the language translations are in (``en``).
         tables: source language -> source word -> ``((target word, probability), ...)``, best first.
         meta: how it was built (data, pairs per language, iterations).
+        stemmer: how source words are normalised before lookup: None (lower-cased words) or ``"snowball"``
+            (the tables are keyed by Snowball stems; :func:`source_words`).
     """
 
     name: str
     target: str
     tables: Mapping[str, Table]
     meta: Mapping[str, object] = field(default_factory=dict)
+    stemmer: str | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name)
+        if self.stemmer is not None and self.stemmer not in STEMMERS:
+            raise ConfigError(f"lexicon {self.name!r}: unknown stemmer {self.stemmer!r} (known: {', '.join(STEMMERS)})")
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -102,7 +136,7 @@ class Lexicon:
         table = self.tables.get(lang or "")
         if table is None or lang == self.target:
             return ()
-        words = tokens(text)
+        words = source_words(text, lang, self.stemmer)
         scale = min(1.0, MAX_TRANSLATED_WORDS / max(1, len(words)))
         stop = TARGET_STOP_WORDS.get(self.target, frozenset())
         weights: dict[str, float] = {}
@@ -117,7 +151,7 @@ class Lexicon:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {"format": FORMAT, "version": VERSION, "name": self.name, "target": self.target,
-                "meta": dict(self.meta),
+                "stemmer": self.stemmer, "meta": dict(self.meta),
                 "tables": {lang: {w: [[t, p] for t, p in ts] for w, ts in sorted(table.items())}
                            for lang, table in sorted(self.tables.items())}}
         with gzip.open(path, "wt", encoding="utf-8") as fh:
@@ -141,7 +175,8 @@ class Lexicon:
         try:
             tables = {lang: {w: tuple((str(t), float(p)) for t, p in ts) for w, ts in table.items()}
                       for lang, table in data["tables"].items()}
-            return cls(name=str(data["name"]), target=str(data["target"]), tables=tables, meta=data.get("meta", {}))
+            return cls(name=str(data["name"]), target=str(data["target"]), tables=tables, meta=data.get("meta", {}),
+                       stemmer=data.get("stemmer"))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"{path}: a damaged lexicon ({type(exc).__name__}: {exc})") from None
 

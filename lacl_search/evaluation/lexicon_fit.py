@@ -9,6 +9,12 @@ notion of position, and long pairs cost quadratic memory).
 Model 1 (Brown et al. 1993) with a NULL source word, vectorised: every (English token slot, source word)
 cell of every pair is one array entry; an EM iteration is three ``bincount`` calls. As in
 ``nltk.translate.ibm1`` and GIZA++'s first stage, ``t(e | f)`` starts uniform.
+
+Source words are Snowball-stemmed first (German, Spanish, French, Italian, Portuguese, Russian, ...; the
+stemmers of Lucene's language analyzers), so that a word's inflections pool their counts: with a few thousand
+pairs per language most inflected forms are seen a handful of times or never (dev, fit halves, translated BM25
+alone: Russian -> English 0.374 unstemmed, 0.426 stemmed; mean of the eight X -> en sets 0.384 -> 0.390).
+English words stay as they are: they are searched through the index's analysers, which stem them.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from lacl_search.core.langid import normalize_lang
-from lacl_search.core.lexicon import Lexicon, tokens
+from lacl_search.core.lexicon import Lexicon, source_words, tokens
 from lacl_search.errors import ArtifactMissing, ConfigError
 
 log = logging.getLogger(__name__)
-ITERATIONS = 5
+ITERATIONS = 10  # dev, fit halves, translated BM25 alone on the eight X -> en sets: 0.3904 at 5, 0.3946 at 10
 MAX_TOKENS = 60
+STEMMER: str | None = "snowball"
 KEEP_TOP, KEEP_MIN = 5, 0.05  # what the file keeps per source word (search uses the top 3 of >= 0.1)
 
 
@@ -72,8 +79,10 @@ def model1(pairs: Iterable[tuple[Sequence[str], Sequence[str]]], *, iterations: 
             for f, c in sorted(by_f.items())}
 
 
-def read_parallel(path: Path, *, max_tokens: int = MAX_TOKENS) -> dict[str, list[tuple[list[str], list[str]]]]:
-    """``lang -> [(translation tokens, English tokens), ...]`` from a parallel JSONL file."""
+def read_parallel(path: Path, *, max_tokens: int = MAX_TOKENS,
+                  stemmer: str | None = None) -> dict[str, list[tuple[list[str], list[str]]]]:
+    """``lang -> [(translation tokens, English tokens), ...]`` from a parallel JSONL file (translation tokens
+    stemmed as :func:`~lacl_search.core.lexicon.source_words` does with ``stemmer``)."""
     if not path.is_file():
         raise ArtifactMissing(f"parallel file not found: {path} (write it with 'lacl-search data ddtp')")
     by_lang: dict[str, list[tuple[list[str], list[str]]]] = {}
@@ -84,7 +93,7 @@ def read_parallel(path: Path, *, max_tokens: int = MAX_TOKENS) -> dict[str, list
                 lang, source, target = normalize_lang(row["lang"]), row["source"], row["target"]
             except (ValueError, KeyError, TypeError) as exc:
                 raise ConfigError(f"{path}:{n}: not a parallel pair ({exc})") from None
-            f, e = tokens(target), tokens(source)
+            f, e = source_words(target, lang, stemmer), tokens(source)
             if row.get("kind") == "long" and (len(f) > max_tokens or len(e) > max_tokens):
                 continue
             by_lang.setdefault(lang, []).append((f, e))
@@ -92,9 +101,10 @@ def read_parallel(path: Path, *, max_tokens: int = MAX_TOKENS) -> dict[str, list
 
 
 def fit_lexicon(parallel: Path, *, name: str, langs: Sequence[str] = (), target: str = "en",
-                iterations: int = ITERATIONS) -> Lexicon:
-    """One Model-1 table per source language in ``parallel`` (or only ``langs``), into ``target``."""
-    by_lang = read_parallel(parallel)
+                iterations: int = ITERATIONS, stemmer: str | None = STEMMER) -> Lexicon:
+    """One Model-1 table per source language in ``parallel`` (or only ``langs``), into ``target``; source words
+    stemmed with ``stemmer`` (None: lower-cased words)."""
+    by_lang = read_parallel(parallel, stemmer=stemmer)
     wanted = [normalize_lang(lang) for lang in langs] or sorted(by_lang)
     missing = [lang for lang in wanted if lang not in by_lang]
     if missing:
@@ -106,4 +116,4 @@ def fit_lexicon(parallel: Path, *, name: str, langs: Sequence[str] = (), target:
         log.info("lexicon %s: %d pairs, %d source words", lang, pairs[lang], len(tables[lang]))
     meta = {"data": str(parallel), "pairs": pairs, "iterations": iterations, "model": "ibm1",
             "max_tokens": MAX_TOKENS}
-    return Lexicon(name=name, target=target, tables=tables, meta=meta)
+    return Lexicon(name=name, target=target, tables=tables, meta=meta, stemmer=stemmer)

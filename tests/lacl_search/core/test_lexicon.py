@@ -46,6 +46,19 @@ def test_no_translation_without_a_table_or_a_known_word(text, lang):
     assert _lexicon().translate(text, lang) == ()
 
 
+def test_a_stemmed_lexicon_looks_up_each_inflection_by_its_stem():
+    stemmed = Lexicon(name="stem", target="en", tables={"de": {"bibliothek": (("library", 0.9),)},
+                                                        "ru": {"библиотек": (("library", 0.8),)},
+                                                        "ja": {"画像": (("image", 0.7),)}}, stemmer="snowball")
+    assert lx.source_words("Bibliotheken der Bibliothek", "de", "snowball") == ["bibliothek", "der", "bibliothek"]
+    assert stemmed.translate("Bibliotheken", "de") == (("library", 0.9),)
+    assert stemmed.translate("библиотеки", "ru") == stemmed.translate("библиотека", "ru") == (("library", 0.8),)
+    assert stemmed.translate("画像", "ja") == (("image", 0.7),)  # no Snowball stemmer: bigrams as they are
+    assert _lexicon().translate("Bibliotheken", "de") == ()  # the same word, unstemmed: no entry
+    with pytest.raises(ConfigError, match="unknown stemmer 'porter2'"):
+        Lexicon(name="x", target="en", tables={}, stemmer="porter2")
+
+
 def test_a_long_text_is_capped(monkeypatch):
     words = {f"w{i}": ((f"t{i}", 0.5),) for i in range(50)}
     big = Lexicon(name="big", target="en", tables={"de": words})
@@ -59,7 +72,9 @@ def test_file_round_trip_and_loading_by_name(tmp_path, monkeypatch):
     assert path == tmp_path / "lexicons" / "toy.json.gz"
     loaded = load_lexicon("toy")
     assert loaded == _lexicon() and loaded.languages == ("de", "ja")
-    assert Lexicon.from_file(path) == loaded
+    assert Lexicon.from_file(path) == loaded and loaded.stemmer is None
+    stemmed = Lexicon(name="toy2", target="en", tables=TABLES, stemmer="snowball")
+    assert Lexicon.from_file(stemmed.to_file(tmp_path / "toy2.json.gz")).stemmer == "snowball"
     with pytest.raises(ArtifactMissing, match="lacl-search fusion lexicon --name nope"):
         load_lexicon("nope")
     load_lexicon.cache_clear()

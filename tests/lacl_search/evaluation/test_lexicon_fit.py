@@ -1,5 +1,6 @@
 """IBM Model 1 on parallel pairs: the textbook example, the parallel file, and the command."""
 
+import dataclasses
 import json
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from lacl_search import cli
 from lacl_search.core.lexicon import Lexicon
 from lacl_search.errors import ArtifactMissing, ConfigError
-from lacl_search.evaluation.lexicon_fit import fit_lexicon, model1
+from lacl_search.evaluation.lexicon_fit import ITERATIONS, fit_lexicon, model1
 
 # Koehn, "Statistical Machine Translation", ch. 4: EM resolves "das" / "haus" / "buch" / "ein" from co-occurrence
 PAIRS = [(["das", "haus"], ["the", "house"]), (["das", "buch"], ["the", "book"]), (["ein", "buch"], ["a", "book"])]
@@ -41,6 +42,21 @@ def test_fit_lexicon_reads_the_parallel_file_per_language(tmp_path):
         fit_lexicon(_parallel(tmp_path, rows), name="toy", langs=["fr"])
 
 
+def test_stemming_pools_a_words_inflections_into_one_entry(tmp_path):
+    pairs = [("die Bibliothek", "the library"), ("die Bibliotheken", "the libraries"),
+             ("eine Bibliothek", "a library"), ("die Dateien", "the files"), ("eine Datei", "a file")]
+    rows = [{"source": e, "target": f, "lang": "de", "kind": "short"} for f, e in pairs]
+    stemmed = fit_lexicon(_parallel(tmp_path, rows), name="toy", iterations=10)
+    plain = fit_lexicon(_parallel(tmp_path, rows), name="toy", iterations=10, stemmer=None)
+    assert stemmed.stemmer == "snowball" and plain.stemmer is None
+    assert "bibliothek" in stemmed.tables["de"] and "bibliotheken" not in stemmed.tables["de"]
+    assert "bibliotheken" in plain.tables["de"]
+    assert dict(stemmed.translate("Bibliotheken", "de")).keys() >= {"library", "libraries"}
+    # an inflection the pairs never had (the genitive) is found through its stem only
+    assert plain.translate("Bibliotheks", "de") == ()
+    assert stemmed.translate("Bibliotheks", "de") == stemmed.translate("Bibliothek", "de")
+
+
 def test_bad_parallel_files_are_one_line_errors(tmp_path):
     with pytest.raises(ArtifactMissing, match="lacl-search data ddtp"):
         fit_lexicon(tmp_path / "missing.jsonl", name="x")
@@ -58,6 +74,15 @@ def test_lexicon_command_writes_the_named_file(tmp_path, monkeypatch, capsys, ca
     assert capsys.readouterr().out.strip() == str(path)
     translated = dict(Lexicon.from_file(path).translate("das Haus", "de"))
     assert max(translated, key=translated.get) == "house" and "the" not in translated  # an English stop word
+    assert Lexicon.from_file(path).stemmer == "snowball"
+    # --if-missing keeps a lexicon built the same way, and builds one built another way again
+    stamp = path.stat().st_mtime_ns
+    argv = ["fusion", "lexicon", "--parallel", str(_parallel(tmp_path, rows)), "--name", "toy", "--if-missing"]
+    assert cli.main(argv) == 0 and path.stat().st_mtime_ns == stamp
+    assert cli.main([*argv, "--stemmer", "none"]) == 0 and Lexicon.from_file(path).stemmer is None
+    old = Lexicon.from_file(path)
+    dataclasses.replace(old, stemmer="snowball", meta={**old.meta, "iterations": 5}).to_file(path)  # last version's
+    assert cli.main(argv) == 0 and Lexicon.from_file(path).meta["iterations"] == ITERATIONS
     assert cli.main(["fusion", "lexicon", "--parallel", str(tmp_path / "nothing.jsonl")]) != 0
     assert [r.getMessage().split(":")[0] for r in caplog.records if r.levelname == "ERROR"] == \
         ["parallel file not found"]
