@@ -20,7 +20,9 @@ detected query language, (bm25, dense) for an undetected one, step 0.1), over le
 - ``oracle: per query``: each query's best grid vector (an upper bound for any weighting of these legs);
 - ``oracle: profile or dense``: per query the better of the profile's weights and dense alone (the ceiling
   of a switch between the two);
-- two query-adaptive weightings: a feature computed from the legs at query time, cut into bins at the
+- query-adaptive weightings (``--features``): a feature computed from the legs at query time (or, for
+  ``name_like``, ``translated_share`` and ``n_words``, from the query text and the profile's lexicon
+  alone, before anything is searched), cut into bins at the
   fit half's quantiles, each bin with its own per-language weights fitted (the ``fit_profile`` rule:
   best mean nDCG@10 over the grid, a language of its own from 30 queries, ``*`` pooled over the training
   languages, ``unknown`` on undetected queries) on the **fit half of the training-language benchmarks
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -44,7 +47,8 @@ import numpy as np
 from lacl_search.commands.fusion import TRAIN_LANGS, in_half, load_legs
 from lacl_search.core import fusion
 from lacl_search.core.fusion_profile import FALLBACK, FusionProfile
-from lacl_search.evaluation import metrics
+from lacl_search.core.lexicon import Lexicon, load_lexicon, source_words, tokens
+from lacl_search.evaluation import beir, metrics
 from lacl_search.evaluation.fusion_fit import fuse_benchmark, fuse_query, simplex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,8 +86,29 @@ def query_features(legs: dict, qid: str, lang: str | None) -> dict[str, float]:
     }
 
 
+_NAME_LIKE = re.compile(r"\w*(\d|[A-Z]{2}|[a-z][A-Z]|\w[-._+]\w)")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def text_features(text: str, lang: str | None, lexicon: Lexicon | None) -> dict[str, float]:
+    """Features of the query text alone, known before anything is searched (the server-side path could use
+    them: one ``hybrid`` request with weights chosen per query)."""
+    words = tokens(text)
+    stems = source_words(text, lang, lexicon.stemmer) if lexicon is not None else words
+    table = lexicon.tables.get(lang or "", {}) if lexicon is not None else {}
+    latin_in_other_script = lang in {"ja", "zh", "ko", "ru", "uk"} and bool(_LATIN.search(text))
+    return {
+        # a package-name-like token (digits, CamelCase, acronyms, joined by - . _ +) or Latin in a
+        # non-Latin-script query: what the other-language BM25 partition can match without translation
+        "name_like": float(bool(_NAME_LIKE.search(text)) or latin_in_other_script),
+        "translated_share": sum(w in table for w in stems) / len(stems) if stems else 0.0,
+        "n_words": float(len(words)),
+    }
+
+
 # ------------------------------------------------------------------------------------------ the matrices
-def benchmark_matrix(legs_dir: Path, data: Path, name: str, depth: int, step: float, cache: Path) -> dict:
+def benchmark_matrix(legs_dir: Path, data: Path, name: str, depth: int, step: float, cache: Path,
+                     lexicon_name: str | None = None) -> dict:
     """Per judged query: half, language, nDCG@10 at every grid point, at the profile-free reference runs
     (bm25 mode, dense) and the features. Cached as JSON."""
     path = cache / f"{name}.json"
@@ -105,6 +130,8 @@ def benchmark_matrix(legs_dir: Path, data: Path, name: str, depth: int, step: fl
                 for q in qids:
                     values[q].append(per[q]["ndcg@10"])
         grid[group] = values
+    texts = {q.query_id: q.text for q in beir.load_queries(data / name)}
+    lexicon = load_lexicon(lexicon_name) if lexicon_name else None
     refs = {"bm25": {q: partitioned_bm25(bench.legs, q, bench.query_langs.get(q)) for q in judged},
             "dense": {q: dict(bench.legs["dense"].get(q, {})) for q in judged}}
     ref_ndcg = {m: metrics.per_query({q: bench.qrels[q] for q in judged}, run) for m, run in refs.items()}
@@ -112,7 +139,8 @@ def benchmark_matrix(legs_dir: Path, data: Path, name: str, depth: int, step: fl
                            "lang": bench.query_langs.get(q),
                            "grid": grid["detected"][q] if q in grid["detected"] else grid["undetected"][q],
                            "bm25": ref_ndcg["bm25"][q]["ndcg@10"], "dense": ref_ndcg["dense"][q]["ndcg@10"],
-                           "features": query_features(bench.legs, q, bench.query_langs.get(q))}
+                           "features": {**query_features(bench.legs, q, bench.query_langs.get(q)),
+                                        **text_features(texts[q], bench.query_langs.get(q), lexicon)}}
                        for q in judged}}
     cache.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out), encoding="utf-8")
@@ -176,7 +204,8 @@ def analyse(name: str, legs_dir: Path, profile_path: Path, args: argparse.Namesp
     matrices = {}
     for bench in benches:
         log.info("%s: %s", name, bench)
-        matrices[bench] = benchmark_matrix(legs_dir, args.data, bench, args.leg_depth, args.step, cache)
+        matrices[bench] = benchmark_matrix(legs_dir, args.data, bench, args.leg_depth, args.step, cache,
+                                           profile.lexicon)
 
     def report_rows(bench: str) -> list[tuple[str, dict]]:
         qs = matrices[bench]["queries"].items()
