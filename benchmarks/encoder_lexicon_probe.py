@@ -126,6 +126,8 @@ def main() -> int:
         for start in range(0, len(lines), 200):
             batch = client.msearch(body=lines[start:start + 200])["responses"]
             for q, resp in zip(detected[start // 2:], batch, strict=False):
+                if "error" in resp:
+                    raise RuntimeError(f"{name} {q}: {resp['error']}")
                 probe[q] = {h["_id"]: float(h["_score"]) for h in resp["hits"]["hits"]}
         bench = fusion_fit.LegRuns(name, legs, {q: langs.get(q) for q in qrels}, qrels).cut(args.depth)
         probed = dataclasses.replace(bench, legs={**bench.legs, "bm25_other": probe}).cut(args.depth)
