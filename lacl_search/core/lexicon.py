@@ -50,8 +50,8 @@ TARGET_STOP_WORDS = {"en": frozenset(
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _NAME = re.compile(r"^[a-z0-9_.-]+$")
-# Snowball stemmers (the algorithms Lucene's language analyzers use) for the source languages that have one; a
-# lexicon fitted with ``stemmer="snowball"`` is keyed by stems, so a word's inflections share one entry.
+# Snowball stemmers for the source languages that have one; a lexicon fitted with ``stemmer="snowball"`` is
+# keyed by stems, so a word's inflections share one entry (the stems are looked up, never searched).
 SNOWBALL = {"da": "danish", "de": "german", "en": "english", "es": "spanish", "fi": "finnish", "fr": "french",
             "hu": "hungarian", "it": "italian", "nl": "dutch", "no": "norwegian", "pt": "portuguese",
             "ro": "romanian", "ru": "russian", "sv": "swedish", "tr": "turkish"}

@@ -11,9 +11,10 @@ cell of every pair is one array entry; an EM iteration is three ``bincount`` cal
 ``nltk.translate.ibm1`` and GIZA++'s first stage, ``t(e | f)`` starts uniform.
 
 Source words are Snowball-stemmed first (German, Spanish, French, Italian, Portuguese, Russian, ...; the
-stemmers of Lucene's language analyzers), so that a word's inflections pool their counts: with a few thousand
-pairs per language most inflected forms are seen a handful of times or never (dev, fit halves, translated BM25
-alone: Russian -> English 0.373 unstemmed, 0.426 stemmed; mean of the eight X -> en sets 0.384 -> 0.390).
+stems only key the table, on both sides of the lookup, and are never searched), so that a word's inflections
+pool their counts: with a few thousand pairs per language most inflected forms are seen a handful of times or
+never (dev, fit halves, translated BM25 alone: Russian -> English 0.373 unstemmed, 0.426 stemmed; mean of the
+eight X -> en sets 0.384 -> 0.390).
 English words stay as they are: they are searched through the index's analysers, which stem them.
 """
 
