@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import snowballstemmer
-
 from lacl_search.core.paths import cache_dir
 from lacl_search.errors import ArtifactMissing, ConfigError
 
@@ -95,6 +93,8 @@ _stemmers = threading.local()  # Snowball stemmer objects hold state while they 
 def _stem(word: str, lang: str) -> str:
     cache = _stemmers.__dict__.setdefault("by_lang", {})
     if lang not in cache:
+        import snowballstemmer  # only when a stemmed lexicon is used: every command imports this module
+
         cache[lang] = snowballstemmer.stemmer(SNOWBALL[lang])
     return cache[lang].stemWord(word)
 
