@@ -7,6 +7,7 @@ A profile is used only by an index filled by the encoder it was fitted for (same
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 from opensearchpy import OpenSearch
 
@@ -36,12 +37,19 @@ def attach(client: OpenSearch, index: str, profile: FusionProfile) -> list[str]:
     return sorted(stored)
 
 
-def in_mapping(mapping: dict, encoder_fingerprint: str | None) -> FusionProfile | None:
-    """The profile in a ``GET _mapping`` answer for this encoder, or None (none, or one for another model)."""
+def _stored_profiles(mapping: dict) -> Iterator[tuple[str | None, str]]:
+    """``(the index's model fingerprint, its stored profile JSON)`` for each index of a ``GET _mapping``
+    answer that holds a profile."""
     for body in mapping.values():
         meta = body["mappings"].get("_meta", {})
-        raw = meta.get(META_KEY)
-        if raw and meta.get("model_fingerprint") == encoder_fingerprint:
+        if raw := meta.get(META_KEY):
+            yield meta.get("model_fingerprint"), raw
+
+
+def in_mapping(mapping: dict, encoder_fingerprint: str | None) -> FusionProfile | None:
+    """The profile in a ``GET _mapping`` answer for this encoder, or None (none, or one for another model)."""
+    for model, raw in _stored_profiles(mapping):
+        if model == encoder_fingerprint:
             return FusionProfile.from_json(raw)
     return None
 
@@ -60,12 +68,10 @@ def stored(mapping: dict, encoder_fingerprint: str | None) -> tuple[FusionProfil
 def lexicon_in_mapping(mapping: dict) -> str | None:
     """The lexicon named by the profile stored for the index's own model, whichever encoder searches: BM25
     mode needs no encoder, and query translation does not depend on one."""
-    for body in mapping.values():
-        meta = body["mappings"].get("_meta", {})
-        if raw := meta.get(META_KEY):
-            profile = FusionProfile.from_json(raw)
-            if profile.lexicon and profile.encoder_fingerprint == meta.get("model_fingerprint"):
-                return profile.lexicon
+    for model, raw in _stored_profiles(mapping):
+        profile = FusionProfile.from_json(raw)
+        if profile.lexicon and profile.encoder_fingerprint == model:
+            return profile.lexicon
     return None
 
 
