@@ -11,6 +11,9 @@ OpenSearch's own ``took`` (server time, ms) and the ratios of the p50s to the hy
 A profile that names a lexicon is timed with and without the query's translations. ``took`` counts whole
 milliseconds, so on a fast index most requests take 2 or 3 ms; ``--repeats N`` times every request N times
 (alternately, after the warm-up) and uses each query's mean, which gives the p50 a resolution of 1/N ms.
+A profile with a learned ranker (``fusion fit --ranker``) is also timed as search runs it: its legs in one
+``_msearch`` (ids and scores only) and the fetch of the page (the sum of the two ``took``), and, apart, the
+client's time to compute the features and score them.
 ``--shards 1 2`` times force-merged copies of the index with 1 and 2 primary shards (one shard makes the
 neural-search plugin fetch and highlight every collected hit before normalising; see ``schema.DEFAULT_SHARDS``).
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from statistics import fmean, median
 
@@ -38,6 +42,7 @@ from lacl_search.serving.profiles import lexicon_named
 from lacl_search.serving.search import Searcher
 
 V1 = "hybrid 0.5 as in v1 (no pagination depth, k-NN k 100)"
+FUSE = "learned: client-side features + ranker (not server time)"
 
 
 def shard_copy(client, index: str, shards: int) -> str:
@@ -76,14 +81,34 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
                 translated = language_plan.translations(request, lang, lexicon)
                 bodies[f"language-aware + translation, depth {depth}"] = language_plan.server_plan(
                     request, vector, lang, profile, translated)
+        learned = {}
+        if profile.ranker is not None:
+            for depth in depths:
+                request = SearchRequest(query=query.text, k=10, explain=False, depth=depth)
+                translated = language_plan.translations(request, lang, lexicon)
+                learned[f"learned: _msearch of the legs + fetch of the page, depth {depth}"] = (
+                    request, translated, plan.msearch_lines(index, language_plan.ranker_bodies(
+                        request, vector, lang, translated)))
         for hybrid in bodies.values():
             searcher.ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
-        times: dict[str, list[int]] = {name: [] for name in bodies}
+        times: dict[str, list[float]] = {name: [] for name in [*bodies, *learned, *([FUSE] if learned else [])]}
+        covered = language_plan.covered(lang, lexicon)
         for repeat in range(1 + repeats):
             for name, hybrid in bodies.items():
                 resp = client.search(index=index, body=hybrid.body, search_pipeline=hybrid.pipeline_name)
                 if repeat:
                     times[name].append(int(resp["took"]))
+            for name, (request, translated, lines) in learned.items():
+                resp = client.msearch(body=lines)
+                start = time.perf_counter()
+                fused, _ = language_plan.learned_scores(resp["responses"], lang, profile, covered=covered)
+                ids = language_plan.page_ids(request, fused)
+                spent = (time.perf_counter() - start) * 1000
+                fetched = client.search(index=index, body=language_plan.fetch_body(request, ids, lang, translated))
+                if repeat:
+                    times[name].append(int(resp["took"]) + int(fetched["took"]))
+                    if name.endswith(f"depth {depths[0]}"):
+                        times[FUSE].append(spent)
         for name, values in times.items():
             took.setdefault(name, []).append(fmean(values))
     return took

@@ -26,12 +26,14 @@ from pathlib import Path
 from lacl_search.commands.fusion import load_legs
 from lacl_search.core import fusion
 from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.core.lexicon import load_lexicon
 from lacl_search.evaluation import beir, metrics
-from lacl_search.evaluation.fusion_fit import fuse_benchmark
+from lacl_search.evaluation.fusion_fit import fuse_benchmark, rank_benchmark
 from lacl_search.serving.language_plan import LEXICAL_WEIGHTS
 
 METHODS = ("bm25 most_fields", "bm25 plain", "bm25", "dense", "hybrid 0.5", "rrf", "language-aware")
 UNTRANSLATED = "language-aware, untranslated"
+LEARNED = "learned"
 
 
 def partitioned_bm25(legs: dict, qid: str, lang: str | None) -> dict[str, float]:
@@ -43,7 +45,8 @@ def partitioned_bm25(legs: dict, qid: str, lang: str | None) -> dict[str, float]
     return fusion.min_max_fusion(parts, list(LEXICAL_WEIGHTS))
 
 
-def method_runs(bench, profile: FusionProfile, baseline: FusionProfile | None = None) -> dict[str, dict]:
+def method_runs(bench, profile: FusionProfile, baseline: FusionProfile | None = None,
+                covered: tuple[str, ...] = ()) -> dict[str, dict]:
     legs, qids = bench.legs, list(bench.qrels)
     out = {"bm25 most_fields": {q: legs["bm25_most"].get(q, {}) for q in qids},
            "bm25 plain": {q: legs["bm25_base"].get(q, {}) for q in qids},
@@ -55,14 +58,16 @@ def method_runs(bench, profile: FusionProfile, baseline: FusionProfile | None = 
     out["language-aware"] = fuse_benchmark(bench, profile)
     if baseline is not None:
         out[UNTRANSLATED] = fuse_benchmark(bench.untranslated(), baseline)
+    if profile.ranker is not None:
+        out[LEARNED] = rank_benchmark(bench, profile, covered=covered)
     return out
 
 
-def better_leg(per_query: dict[str, dict]) -> tuple[str, dict[str, float]]:
-    """The better of ``bm25`` and ``dense`` on nDCG@10, and language-aware's paired difference to it."""
-    ndcg = {m: {q: v["ndcg@10"] for q, v in per_query[m].items()} for m in ("bm25", "dense", "language-aware")}
+def better_leg(per_query: dict[str, dict], method: str = "language-aware") -> tuple[str, dict[str, float]]:
+    """The better of ``bm25`` and ``dense`` on nDCG@10, and ``method``'s paired difference to it."""
+    ndcg = {m: {q: v["ndcg@10"] for q, v in per_query[m].items()} for m in ("bm25", "dense", method)}
     leg = max(("bm25", "dense"), key=lambda m: sum(ndcg[m].values()))
-    return leg, metrics.paired_difference(ndcg[leg], ndcg["language-aware"])
+    return leg, metrics.paired_difference(ndcg[leg], ndcg[method])
 
 
 def leg_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -82,25 +87,28 @@ def main() -> int:
     args = parser.parse_args()
     profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
     baseline = FusionProfile.from_json(args.baseline.read_text(encoding="utf-8")) if args.baseline else None
-    methods = METHODS + ((UNTRANSLATED,) if baseline else ())
+    methods = METHODS + ((UNTRANSLATED,) if baseline else ()) + ((LEARNED,) if profile.ranker else ())
+    covered = load_lexicon(profile.lexicon).languages if profile.lexicon and profile.ranker else ()
     names = args.benchmarks or sorted(p.name for p in args.legs.iterdir() if p.is_dir())
     header = "| benchmark | queries | " + " | ".join(f"{m} nDCG@10 / R@100" for m in methods) + " |"
     lines = [header, "|---|---|" + "---|" * len(methods)]
     means: dict[str, list[float]] = {m: [] for m in methods}
     bias_lines, paired_lines, diffs = [], [], []
+    compared = [m for m in ("language-aware", LEARNED) if m in methods]
     for name in names:
         fitted = name in profile.fitted_on
         bench = load_legs(args.legs, args.data, name, args.half if fitted else "all").cut(args.leg_depth)
-        runs = method_runs(bench, profile, baseline)
+        runs = method_runs(bench, profile, baseline, covered)
         cells, per_query = [], {}
         for method in methods:
             per_query[method] = metrics.per_query(bench.qrels, runs[method])
             values = metrics.aggregate(per_query[method])
             means[method].append(values["ndcg@10"])
             cells.append(f"{values['ndcg@10']:.3f} / {values['recall@100']:.3f}")
-        leg, test = better_leg(per_query)
-        diffs.append(test["diff"])
-        paired_lines.append(f"| {name} | {leg} | {test['diff']:+.3f} (p={test['p']:.2g}) |")
+        tests = [better_leg(per_query, m) for m in compared]
+        diffs.append([t["diff"] for _, t in tests])
+        paired_lines.append(f"| {name} | {tests[0][0]} | "
+                            + " | ".join(f"{t['diff']:+.3f} (p={t['p']:.2g})" for _, t in tests) + " |")
         lines.append(f"| {name}{'' if fitted else ' (unseen)'} | {len(bench.qrels)} | " + " | ".join(cells) + " |")
         if name == "mixed":
             doc_lang = beir.document_languages(args.data / name)
@@ -111,11 +119,14 @@ def main() -> int:
                                   f"{bias['recall@100_other_lang']:.3f} | {bias['top10_share_query_lang']:.3f} |")
     lines.append("| **mean** | | " + " | ".join(f"**{sum(v) / len(v):.3f}**" for v in means.values()) + " |")
     sys.stdout.write("\n".join(lines) + "\n")
-    sys.stdout.write("\nLanguage-aware minus the better of its legs (BM25 or dense, by nDCG@10 on these queries), "
-                     "paired across queries:\n\n| benchmark | better leg | difference (p) |\n|---|---|---|\n"
-                     + "\n".join(paired_lines) + "\n"
-                     + f"\nMean difference {sum(diffs) / len(diffs):+.4f}; below the better leg on "
-                       f"{sum(d < 0 for d in diffs)} of {len(diffs)} benchmarks.\n")
+    sys.stdout.write("\n" + " and ".join(compared).capitalize() + " minus the better of the legs (BM25 or dense, by "
+                     "nDCG@10 on these queries), paired across queries:\n\n| benchmark | better leg | "
+                     + " | ".join(f"{m} difference (p)" for m in compared) + " |\n|---|---|"
+                     + "---|" * len(compared) + "\n" + "\n".join(paired_lines) + "\n")
+    for i, method in enumerate(compared):
+        column = [d[i] for d in diffs]
+        sys.stdout.write(f"\n{method.capitalize()}: mean difference {sum(column) / len(column):+.4f}; below the "
+                         f"better leg on {sum(d < 0 for d in column)} of {len(column)} benchmarks.\n")
     if bias_lines:
         sys.stdout.write("\nLanguage bias on mixed:\n\n| method | R@100 same-lang | R@100 other-lang | top-10 share in "
                          "query language |\n|---|---|---|---|\n" + "\n".join(bias_lines) + "\n")

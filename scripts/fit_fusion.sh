@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Fit language-aware fusion weights for an encoder on the DDTP dev benchmarks, and print the comparison table.
 #
-# Usage: MODEL=default [DEPTH=30] [TITLE_FIELD=title] [MONO=1] [THREADS=N] [LEXICON=ddtp] bash scripts/fit_fusion.sh [DATA=data/ddtp] [OUT=runs/fusion]
+# Usage: MODEL=default [DEPTH=30] [TITLE_FIELD=title] [MONO=1] [THREADS=N] [LEXICON=ddtp] [RANKER=1] bash scripts/fit_fusion.sh [DATA=data/ddtp] [OUT=runs/fusion]
 # Needs a running cluster ($OPENSEARCH_URL). Steps: index each dev corpus with MODEL (lacl-search ingest),
 # write per-leg runs of every dev benchmark (benchmarks/fusion_legs.py), fit the weights on one half of the
 # training languages' queries (lacl-search fusion fit --half fit; languages without parallel data and the
 # held-out descriptions are never used), and score every method on the other half (and on all queries of
-# the unseen languages) with benchmarks/fusion_table.py. The profile is written to $OUT/profile.json;
+# the unseen languages) with benchmarks/fusion_table.py. The profile (weights and the learned ranker of
+# `--fusion learned`, fitted on the same queries; RANKER=0 leaves it out) is written to $OUT/profile.json;
 # `lacl-search fusion apply --index ALIAS --profile $OUT/profile.json` attaches it to an index.
 set -euo pipefail
 DATA="${1:-data/ddtp}"; OUT="${2:-runs/fusion}"; MODEL="${MODEL:-default}"; DEPTH="${DEPTH:-30}"
@@ -38,6 +39,6 @@ done
 fit=(mixed); for l in $TRAIN_XLING; do fit+=("xling-$l-en"); done; for l in $TRAIN_MONO; do fit+=("mono-$l"); done
 # Fit and score at search's hybrid depth (each leg cut to its top $DEPTH, as the server's hybrid query does).
 lacl-search fusion fit --legs "$OUT/legs" --data "$DATA" --benchmarks "${fit[@]}" --model "$MODEL" --half fit \
-  --leg-depth "$DEPTH" --output "$OUT/profile.json"
+  --leg-depth "$DEPTH" --output "$OUT/profile.json" $([[ "${RANKER:-1}" == 1 ]] && echo --ranker)
 python benchmarks/fusion_table.py --legs "$OUT/legs" --data "$DATA" --profile "$OUT/profile.json" --half report \
   --leg-depth "$DEPTH" | tee "$OUT/table.md"

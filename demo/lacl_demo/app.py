@@ -57,9 +57,12 @@ def _controls(grouping: bool) -> tuple:
         prefer = gr.CheckboxGroup(
             choices=[], label="Prefer these languages (others stay in the ranking)", elem_id="lacl-prefer"
         )
-    group = gr.Checkbox(value=grouping, visible=grouping, label="One hit per translation set (other languages as "
-                        "badges)", elem_id="lacl-group")
-    return mode, weight, k, langs, prefer, group
+    with gr.Row():
+        group = gr.Checkbox(value=grouping, visible=grouping, label="One hit per translation set (other languages "
+                            "as badges)", elem_id="lacl-group")
+        learned = gr.Checkbox(value=False, label="Learned fusion for hybrid (the index profile's ranker, fused in "
+                              "this process; about 2 × the server time)", elem_id="lacl-learned")
+    return mode, weight, k, langs, prefer, group, learned
 
 
 def _result_panels(names: Sequence[str]) -> tuple[list[gr.HTML], gr.HTML, list[gr.HTML]]:
@@ -101,8 +104,9 @@ def _event_functions(searchers: Mapping[str, SearcherLike], index: str, detect: 
     main = next(iter(searchers.values()))
 
     def on_search(text: str, mode: str, k: float, weight: float, langs: list[str], prefer: list[str],
-                  grouped: bool) -> tuple[str, ...]:
-        options = handlers.Options.from_widgets(mode, k, weight, langs, prefer, group_by if grouped else None)
+                  grouped: bool, learned: bool) -> tuple[str, ...]:
+        options = handlers.Options.from_widgets(mode, k, weight, langs, prefer, group_by if grouped else None,
+                                                learned)
         view = handlers.search_page(searchers, index, detect, text, options)
         return (view.language, view.results, *(view.columns[m] for m in MODES), *view.compare)
 
@@ -112,16 +116,18 @@ def _event_functions(searchers: Mapping[str, SearcherLike], index: str, detect: 
 
     def search(
         query: str, mode: str = "hybrid", k: int = 10, weight: float = 0.5, langs: list[str] | None = None,
-        prefer: list[str] | None = None, grouped: bool = False,
+        prefer: list[str] | None = None, grouped: bool = False, learned: bool = False,
     ) -> dict:
         """Search the index (mode bm25, dense or hybrid; weight = dense share of hybrid; langs = filter;
-        prefer = languages ranked first; grouped = one hit per translation set).
+        prefer = languages ranked first; grouped = one hit per translation set; learned = hybrid with the
+        index profile's learned ranker).
 
         Returns {query, language, mode, hits: [{doc_id, lang, title, text, score, scores, highlights,
         variants}], error}; a refused query or an unreachable cluster raises an error with a one-line message.
         """
         try:
-            options = handlers.Options.from_widgets(mode, k, weight, langs, prefer, group_by if grouped else None)
+            options = handlers.Options.from_widgets(mode, k, weight, langs, prefer, group_by if grouped else None,
+                                                    learned)
         except handlers.QueryError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         answer = handlers.api_search(main, index, detect, query, options)
@@ -160,10 +166,10 @@ def build_demo(
         header = gr.HTML(render.header_html(index, None, names, None), elem_id="lacl-header")
         query, button = _query_row()
         detected = gr.HTML(render.language_badge(None), elem_id="lacl-detected")
-        mode, weight, k, langs, prefer, group = _controls(group_by is not None)
+        mode, weight, k, langs, prefer, group, learned = _controls(group_by is not None)
         gr.Examples(examples=[[q] for q in examples], inputs=[query], label="Examples")
         columns, results, compare = _result_panels(names)
-        inputs = [query, mode, k, weight, langs, prefer, group]
+        inputs = [query, mode, k, weight, langs, prefer, group, learned]
         outputs = [detected, results, *columns, *compare]
         gr.on([button.click, query.submit], on_search, inputs, outputs, api_visibility="private")
         demo.load(on_load, None, [header, langs, prefer], api_visibility="private")

@@ -15,7 +15,7 @@ from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from opensearchpy.exceptions import NotFoundError
 
 from lacl_search.core.request import SearchRequest
-from lacl_search.core.types import Mode
+from lacl_search.core.types import Fusion, Mode
 from lacl_search.errors import BadInput
 from lacl_search.serving.client import ClusterUnavailable
 
@@ -61,6 +61,8 @@ class Options:
         langs: only documents in these languages (empty: all).
         prefer: documents in these languages first, the others kept (empty: language-agnostic ranking).
         group_by: metadata key of translation sets: one hit per set (None: every language version).
+        learned: hybrid ranks with the index profile's learned ranker (``fusion="learned"``) instead of its
+            weights.
     """
 
     mode: Mode = Mode.HYBRID
@@ -69,10 +71,12 @@ class Options:
     langs: tuple[str, ...] = ()
     prefer: tuple[str, ...] = ()
     group_by: str | None = None
+    learned: bool = False
 
     @classmethod
     def from_widgets(cls, mode: str | None, k: float | None, weight: float | None, langs: Sequence[str] | None,
-                     prefer: Sequence[str] | None = None, group_by: str | None = None) -> Options:
+                     prefer: Sequence[str] | None = None, group_by: str | None = None,
+                     learned: bool | None = False) -> Options:
         """Clamp what the widgets (or an API caller) give: a known mode, 1 <= k <= 50, 0 <= weight <= 1."""
         try:
             parsed = Mode.parse(mode or Mode.HYBRID)
@@ -80,7 +84,7 @@ class Options:
             raise QueryError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.") from None
         k_int = min(max(10 if k is None else int(k), 1), MAX_K)
         w = min(max(float(0.5 if weight is None else weight), 0.0), 1.0)
-        return cls(parsed, k_int, w, tuple(langs or ()), tuple(prefer or ()), group_by or None)
+        return cls(parsed, k_int, w, tuple(langs or ()), tuple(prefer or ()), group_by or None, bool(learned))
 
 
 def build_request(query: str | None, options: Options) -> SearchRequest:
@@ -90,7 +94,8 @@ def build_request(query: str | None, options: Options) -> SearchRequest:
         raise QueryError("Type a query first: any language, any script.")
     try:
         return SearchRequest(query=query, mode=options.mode, k=options.k, weight=options.weight,
-                             langs=options.langs, prefer_langs=options.prefer, group_by=options.group_by)
+                             langs=options.langs, prefer_langs=options.prefer, group_by=options.group_by,
+                             fusion=Fusion.LEARNED if options.learned else Fusion.AUTO)
     except BadInput as exc:
         raise QueryError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
 
@@ -103,6 +108,8 @@ def _search_options(request: SearchRequest, mode: str) -> dict:
         options["prefer_langs"] = list(request.prefer_langs)
     if request.group_by:
         options["group_by"] = request.group_by
+    if request.fusion is Fusion.LEARNED and mode == Mode.HYBRID.value:
+        options["fusion"] = Fusion.LEARNED.value
     return options
 
 

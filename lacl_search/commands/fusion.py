@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import logging
@@ -46,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--leg-depth", type=int, default=HYBRID_DEPTH,
                      help="cut each leg to its top D before fusing, as the server's hybrid query does with "
                           f"pagination_depth D (default: search's depth, {HYBRID_DEPTH}; 0: the whole runs)")
+    fit.add_argument("--ranker", action="store_true",
+                     help="also fit a learned fusion (LambdaMART over the legs) on the same queries; search uses "
+                          "it where fusion runs on the client (lacl_search.core.fusion_ranker)")
     fit.add_argument("--output", type=Path, required=True, help="profile JSON to write")
     fit.set_defaults(func=run_fit)
     apply = sub.add_parser("apply", help="store a fitted profile in an index's _meta")
@@ -106,16 +110,22 @@ def legs_lexicon(legs_dir: Path, names: list[str]) -> str | None:
 
 def run_fit(args: argparse.Namespace) -> int:
     from lacl_search.core.encoder import Encoder
+    from lacl_search.core.lexicon import load_lexicon
     from lacl_search.errors import ConfigError
-    from lacl_search.evaluation.fusion_fit import fit_profile
+    from lacl_search.evaluation.fusion_fit import fit_profile, fit_ranker
 
     if args.leg_depth < 0:
         raise ConfigError(f"--leg-depth must be 0 (whole runs) or a positive number of hits, got {args.leg_depth}")
     depth = args.leg_depth or None
     benches = [load_legs(args.legs, args.data, name, args.half).cut(depth) for name in args.benchmarks]
     fingerprint = Encoder.load(args.model).fingerprint()
+    lexicon = legs_lexicon(args.legs, args.benchmarks)
     profile = fit_profile(benches, languages=args.train_langs, encoder_fingerprint=fingerprint, step=args.step,
-                          lexicon=legs_lexicon(args.legs, args.benchmarks))
+                          lexicon=lexicon)
+    if args.ranker:
+        covered = load_lexicon(lexicon).languages if lexicon else ()
+        ranker = fit_ranker(benches, profile, languages=args.train_langs, covered=covered)
+        profile = dataclasses.replace(profile, ranker=ranker)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(profile.to_json(), encoding="utf-8")
     sys.stdout.write(f"{args.output}\n")

@@ -13,7 +13,9 @@ each min-max normalised on its own and combined with weights that depend on the 
 every document, dense) with the profile's ``unknown`` weights. The weights are fitted on the training
 languages' dev runs (``lacl-search fusion fit``), never on evaluation data; languages without fitted
 weights use the ``*`` entry. A profile fitted with query translation names its lexicon
-(:mod:`lacl_search.core.lexicon`): the ``other`` leg then also searches the query's translations.
+(:mod:`lacl_search.core.lexicon`): the ``other`` leg then also searches the query's translations. A profile
+may also hold a learned ranker over the same legs (:mod:`lacl_search.core.fusion_ranker`), which search
+uses in place of the weighted mean where fusion runs on the client.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from lacl_search.core.fusion_ranker import TreeRanker
 from lacl_search.core.lexicon import check_name
 from lacl_search.errors import ConfigError
 
@@ -51,6 +54,7 @@ class FusionProfile:
         metric: the objective (e.g. ``ndcg@10``).
         version: profile format version.
         lexicon: the query-translation lexicon the weights were fitted with (its name), or None.
+        ranker: a learned fusion over the same legs (fitted with these weights), or None.
     """
 
     encoder_fingerprint: str
@@ -61,6 +65,7 @@ class FusionProfile:
     version: int = PROFILE_VERSION
     notes: Mapping[str, float] = field(default_factory=dict)
     lexicon: str | None = None
+    ranker: TreeRanker | None = None
 
     def __post_init__(self) -> None:
         if self.version != PROFILE_VERSION:
@@ -82,7 +87,12 @@ class FusionProfile:
     def to_json(self) -> str:
         data = asdict(self)
         data["languages"] = {k: list(v) for k, v in sorted(self.languages.items())}
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+        if self.ranker is None:
+            data["ranker"] = None
+            return json.dumps(data, indent=2, sort_keys=True) + "\n"
+        data["ranker"] = "@ranker"  # the trees go on one line: thousands of numbers, one per line, help nobody
+        ranker = json.dumps(self.ranker.to_dict(), separators=(",", ":"), sort_keys=True)
+        return json.dumps(data, indent=2, sort_keys=True).replace('"@ranker"', ranker, 1) + "\n"
 
     @classmethod
     def from_json(cls, text: str | Mapping) -> FusionProfile:
@@ -92,6 +102,7 @@ class FusionProfile:
                        languages={k: tuple(v) for k, v in data["languages"].items()},
                        unknown=tuple(data.get("unknown", (0.3, 0.7))), fitted_on=tuple(data.get("fitted_on", ())),
                        metric=data.get("metric", "ndcg@10"), version=int(data.get("version", PROFILE_VERSION)),
-                       notes=dict(data.get("notes", {})), lexicon=data.get("lexicon"))
+                       notes=dict(data.get("notes", {})), lexicon=data.get("lexicon"),
+                       ranker=TreeRanker.from_dict(data["ranker"]) if data.get("ranker") else None)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"not a fusion profile: {exc}") from None

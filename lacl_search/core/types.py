@@ -49,6 +49,8 @@ class Fusion(_Choice):
     ``wrrf``: RRF with per-leg weights (server-side from OpenSearch 3.x);
     ``language``: language-aware fusion with the index's fitted profile
     (:mod:`lacl_search.core.fusion_profile`);
+    ``learned``: the profile's learned ranker over the same legs (:mod:`lacl_search.core.fusion_ranker`;
+    client-side only: one ``_msearch`` of the legs, then a fetch of the page);
     ``auto`` (the default): ``language`` where the index has a profile fitted for the encoder, else
     ``minmax``. Every option also runs on the client, so each works on both server lines
     (:mod:`lacl_search.serving.cluster`).
@@ -59,6 +61,7 @@ class Fusion(_Choice):
     ZSCORE = "zscore"
     WRRF = "wrrf"
     LANGUAGE = "language"
+    LEARNED = "learned"
     AUTO = "auto"
 
 

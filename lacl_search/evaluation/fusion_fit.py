@@ -9,6 +9,10 @@ whose language was not detected. Weights are fitted only on benchmarks and langu
 (the training languages), never on the evaluation sets. Legs run with query translation (a lexicon) also
 hold ``bm25_other_plain``, the other-language leg without it: the ``*`` fallback serves languages the
 lexicon does not cover, so it is fitted on that leg.
+
+:func:`fit_ranker` fits the learned fusion (:mod:`lacl_search.core.fusion_ranker`) on the same runs and
+queries, with LightGBM's LambdaMART; the queries of languages the lexicon covers are seen twice, with and
+without their translations, so the ranker also learns what an uncovered language's legs look like.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from lacl_search.core import fusion
+import numpy as np
+
+from lacl_search.core import fusion, fusion_ranker
 from lacl_search.core.fusion_profile import FALLBACK, FusionProfile
 from lacl_search.evaluation import metrics
 
@@ -77,6 +83,21 @@ def fuse_benchmark(bench: LegRuns, profile: FusionProfile, depth: int = 100) -> 
     return out
 
 
+def rank_benchmark(bench: LegRuns, profile: FusionProfile, *, covered: Collection[str] = (),
+                   depth: int = 100) -> dict[str, dict[str, float]]:
+    """The run the profile's learned ranker gives on ``bench`` (``covered``: the languages whose queries were
+    translated in these legs, i.e. the lexicon's; none for :meth:`LegRuns.untranslated` legs)."""
+    if profile.ranker is None:
+        raise ValueError("the profile has no ranker (fit it with --ranker)")
+    out = {}
+    for qid in bench.qrels:
+        lang = bench.query_langs.get(qid)
+        legs = {name: leg.get(qid, {}) for name, leg in bench.legs.items()}
+        fused = profile.ranker.fuse(legs, lang, covered=lang in covered, weights=profile.weights_for(lang))
+        out[qid] = dict(fusion.top_k(fused, depth))
+    return out
+
+
 def _best(benches: Sequence[LegRuns], selected: Mapping[str, list[str]], unknown: bool, step: float,
           metric: str) -> tuple[tuple[float, ...], float]:
     """The grid point with the best mean ``metric`` over the selected queries (ties: the first found)."""
@@ -128,3 +149,55 @@ def fit_profile(benches: Sequence[LegRuns], *, languages: Sequence[str], encoder
     return FusionProfile(encoder_fingerprint=encoder_fingerprint, languages=weights, unknown=unknown_weights,
                          fitted_on=tuple(sorted(b.name for b in benches)), metric=metric, notes=notes,
                          lexicon=lexicon)
+
+
+RANKER_PARAMS = {  # chosen by two-fold cross-validation on the fit half (docs/fusion.md, "Ninth session")
+    "objective": "lambdarank", "learning_rate": 0.1, "num_leaves": 7, "min_data_in_leaf": 50,
+    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambdarank_truncation_level": 20,
+    "deterministic": True, "force_row_wise": True, "num_threads": 2, "verbose": -1,
+}
+RANKER_TREES = 100
+
+
+def ranker_examples(benches: Sequence[LegRuns], profile: FusionProfile, *, languages: Sequence[str],
+                    covered: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The ranker's training set: per judged query of a training language (or of undetected language) its
+    candidates' features (:func:`fusion_ranker.features`), their relevance, and the group sizes. Queries of a
+    ``covered`` language (the lexicon has a table for it) come twice: translated, and untranslated
+    (``bm25_other_plain``) as a language without a table."""
+    allowed, tables = set(languages), set(covered)
+    matrices, labels, groups = [], [], []
+    for bench in benches:
+        variants = [(bench, True)] + ([(bench.untranslated(), False)] if PLAIN_OTHER in bench.legs else [])
+        for runs, translated in variants:
+            for qid, qrel in bench.qrels.items():
+                lang = bench.query_langs.get(qid)
+                if lang is not None and (lang not in allowed or (not translated and lang not in tables)):
+                    continue
+                if lang is None and not translated:
+                    continue
+                legs = {name: leg.get(qid, {}) for name, leg in runs.legs.items()}
+                docs, matrix = fusion_ranker.features(legs, lang, covered=translated and lang in tables,
+                                                      weights=profile.weights_for(lang))
+                if not docs:
+                    continue
+                matrices.append(matrix)
+                labels.append(np.asarray([qrel.get(d, 0) for d in docs], dtype=np.float32))
+                groups.append(len(docs))
+    if not groups:
+        raise ValueError("no judged query of the training languages has candidates to fit a ranker on")
+    return np.vstack(matrices), np.concatenate(labels), groups
+
+
+def fit_ranker(benches: Sequence[LegRuns], profile: FusionProfile, *, languages: Sequence[str],
+               covered: Sequence[str] = (), trees: int = RANKER_TREES, seed: int = 1) -> fusion_ranker.TreeRanker:
+    """Fit the learned fusion on ``benches`` (legs cut to the serving depth) with ``profile``'s weights as a
+    feature; ``covered``: the languages the profile's lexicon translates."""
+    import lightgbm  # fitting only: search evaluates the exported trees with numpy
+
+    matrix, labels, groups = ranker_examples(benches, profile, languages=languages, covered=covered)
+    data = lightgbm.Dataset(matrix, labels, group=groups, feature_name=[f.replace(":", "_") for f in
+                                                                        fusion_ranker.FEATURES])
+    booster = lightgbm.train({**RANKER_PARAMS, "seed": seed}, data, num_boost_round=trees)
+    log.info("ranker: %d trees on %d queries (%d candidates)", trees, len(groups), len(labels))
+    return fusion_ranker.from_lightgbm(booster.dump_model())

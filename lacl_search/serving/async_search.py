@@ -23,6 +23,7 @@ from lacl_search.serving.client import translate_errors, warn_insecure
 from lacl_search.serving.search import (
     PARTIAL_BACKOFF,
     PARTIAL_RETRIES,
+    PROFILE_FUSIONS,
     check_fusion_side,
     check_pipeline,
     check_profile,
@@ -129,7 +130,7 @@ class AsyncSearcher:
         return plan.with_parts(found, bm25=True, dense=False)
 
     async def _profile(self, fusion: Fusion) -> FusionProfile | None:
-        if fusion not in (Fusion.LANGUAGE, Fusion.AUTO):
+        if fusion not in PROFILE_FUSIONS:
             return None
         return check_profile(fusion, (await self._stored())[0], self.index)
 
@@ -152,6 +153,14 @@ class AsyncSearcher:
     async def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
                                profile: FusionProfile) -> list[Hit]:
         translated = await self._translations(request, lang)
+        if request.fusion is Fusion.LEARNED and not await self._server_fusion(Fusion.LEARNED):
+            covered = language_plan.covered(lang, self._lexicon or (await self._stored())[1])
+            responses = await self._msearch(language_plan.ranker_bodies(request, vector, lang, translated))
+            fused, legs = language_plan.learned_scores(responses, lang, profile, covered=covered)
+            if not (ids := language_plan.page_ids(request, fused)):
+                return []
+            fetched = await self._search(language_plan.fetch_body(request, ids, lang, translated))
+            return language_plan.learned_page(request, fused, legs, fetched)
         if not await self._server_fusion(Fusion.MINMAX):
             responses = await self._msearch(language_plan.client_bodies(request, vector, lang, profile, translated))
             return language_plan.fuse_on_client(request, responses, lang, profile)

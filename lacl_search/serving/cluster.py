@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 NEURAL_PLUGIN = "opensearch-neural-search"
 _SINCE = {Fusion.MINMAX: (2, 10), Fusion.RRF: (2, 19), Fusion.ZSCORE: (3, 0), Fusion.WRRF: (3, 0),
           Fusion.LANGUAGE: (2, 10), Fusion.AUTO: (2, 10)}  # language-aware: a min-max pipeline
+# not listed: never server-side (learned fusion reads every leg's hits, which a hybrid query does not return)
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # client -> Capabilities, read once
 
 
@@ -56,7 +57,7 @@ class Capabilities:
 
     def server_fusion(self, fusion: Fusion) -> bool:
         """Whether ``fusion`` can run server-side on this cluster."""
-        return self.neural_search and self.version >= _SINCE[fusion]
+        return fusion in _SINCE and self.neural_search and self.version >= _SINCE[fusion]
 
     def server_fusions(self) -> list[str]:
         return [f.value for f in Fusion if self.server_fusion(f)]
@@ -101,8 +102,9 @@ def fusion_side(requested: str, fusion: Fusion, caps: Capabilities) -> str:
     if caps.server_fusion(fusion):
         return "server"
     if requested == "server":
-        why = "the neural-search plugin is not installed" if not caps.neural_search else (
-            f"it needs OpenSearch >= {'.'.join(map(str, _SINCE[fusion]))}")
+        why = ("it reads every leg's hits, which a hybrid query does not return" if fusion not in _SINCE else
+               "the neural-search plugin is not installed" if not caps.neural_search else
+               f"it needs OpenSearch >= {'.'.join(map(str, _SINCE[fusion]))}")
         raise ClusterError(f"OpenSearch {caps.number} cannot fuse {fusion.value!r} server-side ({why}); "
                            "use fusion_side 'auto' or 'client'")
     return "client"

@@ -9,6 +9,11 @@ client, the same legs in one ``_msearch`` and the same arithmetic (:func:`lacl_s
 
 With a :class:`~lacl_search.core.lexicon.Lexicon` (the profile's), the other-language partition also
 searches the query's translations into English (:func:`translations`), in the same sub-query.
+
+``learned`` fusion uses the profile's ranker (:mod:`lacl_search.core.fusion_ranker`) on the client: it reads
+every leg's hits, which a ``hybrid`` query does not return. All legs are requested, whatever their weights,
+ids and scores only (:func:`ranker_bodies`); the ranker scores the candidates (:func:`learned_scores`), and
+only the page's documents are fetched (:func:`fetch_body`, :func:`learned_page`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.lexicon import Lexicon
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Hit
-from lacl_search.serving.plan import HybridPlan, fused_page, leg_runs
+from lacl_search.serving.plan import HybridPlan, fused_page, hits, leg_runs
 
 Translations = Sequence[tuple[str, float]]
 
@@ -31,6 +36,11 @@ def translations(request: SearchRequest, lang: str | None, lexicon: Lexicon | No
     if lexicon is None or lang is None:
         return ()
     return lexicon.translate(request.query, lang)
+
+
+def covered(lang: str | None, lexicon: Lexicon | None) -> bool:
+    """Whether a query of ``lang`` is translated (the lexicon has a table for it): a ranker feature."""
+    return lexicon is not None and lang is not None and lang in lexicon.tables
 
 
 def lexical_clauses(request: SearchRequest, lang: str | None, translated: Translations = ()) -> list[dict]:
@@ -90,6 +100,59 @@ def fuse_on_client(request: SearchRequest, responses: list[dict], lang: str | No
     legs, by_id = leg_runs(responses)
     _, weights = _sent_legs(profile.weights_for(lang))
     return fused_page(request, fusion.min_max_fusion(legs, weights), legs, by_id)
+
+
+def ranker_bodies(request: SearchRequest, vector: list[float], lang: str | None,
+                  translated: Translations = ()) -> list[dict]:
+    """Every leg (weighted or not: the ranker reads them all) as one ``_msearch``, ids and scores only: fetching
+    and highlighting every leg's hits would cost more server time than the whole ``hybrid`` query, so only
+    the page's documents are fetched (:func:`fetch_body`)."""
+    n = request.hybrid_depth  # the depth the ranker was fitted at
+    filters = request.filter_clauses()
+    bodies = [queries.clause_query(c, n, filters) for c in lexical_clauses(request, lang, translated)]
+    return [{**body, "_source": False} for body in [*bodies, queries.knn_query(vector, n, filters)]]
+
+
+def learned_scores(responses: list[dict], lang: str | None, profile: FusionProfile, *,
+                   covered: bool) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """The ranker's score of every candidate of :func:`ranker_bodies`' answers (``covered``: the query was
+    translated), and the legs' runs."""
+    if profile.ranker is None:
+        raise ValueError("the profile has no ranker")
+    legs, _ = leg_runs(responses)
+    names = ("bm25_same", "bm25_other", "dense") if lang is not None else ("bm25_base", "dense")
+    fused = profile.ranker.fuse(dict(zip(names, legs, strict=True)), lang, covered=covered,
+                                weights=profile.weights_for(lang))
+    return fused, legs
+
+
+def page_ids(request: SearchRequest, fused: dict[str, float]) -> list[str]:
+    """The ids of the requested page of a fused run."""
+    return [doc_id for doc_id, _ in fusion.top_k(fused, request.window)[request.offset:]]
+
+
+def fetch_body(request: SearchRequest, ids: Sequence[str], lang: str | None, translated: Translations = ()) -> dict:
+    """The page's documents by id, highlighted for the query's words (and translations) as the lexical legs
+    match them."""
+    body = queries.clause_query(queries.ids_filter(ids), len(ids), highlight=True)
+    body["highlight"]["highlight_query"] = {"bool": {"should": lexical_clauses(request, lang, translated)}}
+    return body
+
+
+def learned_page(request: SearchRequest, fused: dict[str, float], legs: list[dict[str, float]],
+                 response: dict) -> list[Hit]:
+    """The requested page in the ranker's order from the fetched documents (one deleted in between is left
+    out); ``scores`` keeps each part."""
+    fetched = {h.doc_id: h for h in hits(response)}
+    out = []
+    for doc_id in page_ids(request, fused):
+        if (hit := fetched.get(doc_id)) is None:
+            continue
+        hit.score = fused[doc_id]
+        hit.scores = {"bm25": next((run[doc_id] for run in legs[:-1] if doc_id in run), None),
+                      "dense": legs[-1].get(doc_id), "fused": fused[doc_id]}
+        out.append(hit)
+    return out
 
 
 LEXICAL_WEIGHTS = (0.5, 0.5)  # the two lexical partitions, equally (measured: >= plain BM25 on every dev set)

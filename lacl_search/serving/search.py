@@ -49,11 +49,18 @@ def query_language(request: SearchRequest) -> str | None:
     return request.query_lang or detect_query_language(request.query)
 
 
+PROFILE_FUSIONS = (Fusion.LANGUAGE, Fusion.LEARNED, Fusion.AUTO)
+
+
 def check_profile(fusion: Fusion, profile: FusionProfile | None, index: str) -> FusionProfile | None:
-    """``profile`` for ``language`` / ``auto`` fusion; ``language`` without one is a one-line error."""
-    if fusion is Fusion.LANGUAGE and profile is None:
+    """``profile`` for ``language`` / ``learned`` / ``auto`` fusion; ``language`` without one, or ``learned``
+    without a ranker in it, is a one-line error."""
+    if fusion in (Fusion.LANGUAGE, Fusion.LEARNED) and profile is None:
         raise ConfigError(f"index {index!r} has no fusion profile fitted for this encoder: "
                           "run `lacl-search fusion fit` and `lacl-search fusion apply`, or choose another --fusion")
+    if fusion is Fusion.LEARNED and profile.ranker is None:
+        raise ConfigError(f"the fusion profile of index {index!r} has no learned ranker: fit it with "
+                          "`lacl-search fusion fit --ranker` and apply it, or choose another --fusion")
     return profile
 
 
@@ -171,8 +178,9 @@ class Searcher:
         return plan.with_parts(found, bm25=True, dense=False)
 
     def _profile(self, fusion: Fusion) -> FusionProfile | None:
-        """The index's fusion profile for this encoder when ``fusion`` asks for it (``language``, ``auto``)."""
-        if fusion not in (Fusion.LANGUAGE, Fusion.AUTO):
+        """The index's fusion profile for this encoder when ``fusion`` asks for it (``language``, ``learned``,
+        ``auto``)."""
+        if fusion not in PROFILE_FUSIONS:
             return None
         return check_profile(fusion, self._stored()[0], self.index)
 
@@ -194,6 +202,14 @@ class Searcher:
     def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
                          profile: FusionProfile) -> list[Hit]:
         translated = self._translations(request, lang)
+        if request.fusion is Fusion.LEARNED and not self._server_fusion(Fusion.LEARNED):
+            covered = language_plan.covered(lang, self._lexicon or self._stored()[1])
+            responses = self._msearch(language_plan.ranker_bodies(request, vector, lang, translated))
+            fused, legs = language_plan.learned_scores(responses, lang, profile, covered=covered)
+            if not (ids := language_plan.page_ids(request, fused)):
+                return []
+            fetched = self._search(language_plan.fetch_body(request, ids, lang, translated))
+            return language_plan.learned_page(request, fused, legs, fetched)
         if not self._server_fusion(Fusion.MINMAX):
             responses = self._msearch(language_plan.client_bodies(request, vector, lang, profile, translated))
             return language_plan.fuse_on_client(request, responses, lang, profile)

@@ -209,6 +209,38 @@ def test_german_query_finds_english_documents_in_dense_and_hybrid(
         page.close()
 
 
+def test_learned_fusion_checkbox_uses_the_profile_ranker(browser, os_client, index_name, default_encoder):
+    """With the quickstart's profile on the index, ticking "Learned fusion" reranks the hybrid column with its
+    ranker (scores may be negative) and leaves the other columns as they were."""
+    from lacl_search.core.fusion_profile import FusionProfile
+    from lacl_search.serving import profiles
+    from lacl_search.serving.search import Searcher
+    from tests.support import REPO_ROOT
+
+    _ingest(os_client, index_name, default_encoder, CORPUS)
+    shipped = FusionProfile.from_json((REPO_ROOT / "configs/fusion/multilingual-e5-small-q4.json").read_text())
+    assert shipped.ranker is not None and profiles.attach(os_client, index_name, shipped)
+    with _serve({"default": Searcher(os_client, index=index_name, encoder=default_encoder)}, index_name) as url:
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector(".lacl-doc-count")
+        _set_k(page, 5)
+        _run_query(page, "Programm zum Packen von Archiven")
+        weighted = {mode: _doc_ids(page, mode) for mode in ("bm25", "dense", "hybrid")}
+        page.check("#lacl-learned input")
+        _run_query(page, GERMAN_QUERY)
+        _run_query(page, "Programm zum Packen von Archiven")
+        learned = _doc_ids(page, "hybrid")
+        log.info("weighted %s, learned hybrid %s", weighted, learned)
+        assert len(learned) == 5 and RELEVANT_ENGLISH & set(learned), learned
+        shown = [float(x) for x in re.findall(r"fused (-?\d\.\d{3})", page.inner_text("#col-hybrid"))]
+        library = Searcher(os_client, index=index_name, encoder=default_encoder).search(
+            "Programm zum Packen von Archiven", mode="hybrid", k=5, fusion="learned")
+        assert learned == [h.doc_id for h in library] and shown == [round(h.score, 3) for h in library]
+        assert {m: _doc_ids(page, m) for m in ("bm25", "dense")} == {m: weighted[m] for m in ("bm25", "dense")}
+        page.close()
+
+
 def test_page_escapes_documents_and_reports_errors(browser, os_client, index_name):
     from lacl_search.serving.search import Searcher
     from tests.tiny_encoder import build_tiny_encoder

@@ -318,3 +318,11 @@ def test_variants_render_as_badges():
     html = render.hit_html(hit, 1)
     assert "lacl-variants" in html and html.count('class="lacl-lang"') == 3
     assert render.hit_dict(hit)["variants"] == ["de", "ja"]
+
+
+def test_learned_fusion_reaches_the_hybrid_search_only():
+    searcher = FakeSearcher()
+    options = Options.from_widgets("hybrid", 5, 0.5, [], learned=True)
+    assert options.learned and not Options.from_widgets("hybrid", 5, 0.5, []).learned
+    handlers.search_page({"enc": searcher}, "docs", lambda q: "de", "q", options)
+    assert {c["mode"]: c.get("fusion") for c in searcher.calls} == {"bm25": None, "dense": None, "hybrid": "learned"}

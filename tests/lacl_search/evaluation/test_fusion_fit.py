@@ -1,5 +1,6 @@
 """Fitting language-aware fusion weights on saved leg runs: the grid, the per-language choice, fallbacks."""
 
+import dataclasses
 import json
 import shutil
 
@@ -8,7 +9,15 @@ import pytest
 from lacl_search import cli
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.evaluation import beir, runs
-from lacl_search.evaluation.fusion_fit import LegRuns, fit_profile, fuse_benchmark, fuse_query, simplex
+from lacl_search.evaluation.fusion_fit import (
+    LegRuns,
+    fit_profile,
+    fit_ranker,
+    fuse_benchmark,
+    fuse_query,
+    rank_benchmark,
+    simplex,
+)
 from tests.support import FIXTURES
 from tests.tiny_encoder import build_tiny_encoder
 
@@ -93,6 +102,13 @@ def test_fusion_fit_command_fits_at_the_leg_depth(tmp_path):
         profiles[depth] = FusionProfile.from_json(out.read_text(encoding="utf-8"))
     assert profiles["0"].notes["*"] > 0 and profiles["1"].notes["*"] == 0
     assert profiles["0"].encoder_fingerprint == profiles["1"].encoder_fingerprint
+    assert profiles["0"].ranker is None
+    out = tmp_path / "profile-ranker.json"
+    assert cli.main(["fusion", "fit", "--legs", str(tmp_path / "legs"), "--data", str(tmp_path / "data"),
+                     "--benchmarks", "toy", "--model", str(model), "--output", str(out), "--step", "0.5",
+                     "--ranker"]) == 0
+    learned = FusionProfile.from_json(out.read_text(encoding="utf-8"))
+    assert learned.ranker is not None and learned.languages == profiles["0"].languages
 
 
 def test_the_fallback_is_fitted_on_the_untranslated_leg():
@@ -110,3 +126,32 @@ def test_the_fallback_is_fitted_on_the_untranslated_leg():
     plain = fit_profile([bench], languages=["fr"], encoder_fingerprint="f", step=0.5, min_queries=1)
     assert profile.languages["*"] == plain.languages["*"]  # the fallback as without translation
     assert translated.untranslated().legs["bm25_other"] == bench.legs["bm25_other"] and bench.untranslated() is bench
+
+
+def _agreement(n: int, seed: int) -> LegRuns:
+    """German queries whose judged document is ranked second by both the same-language BM25 leg and dense;
+    each leg's own first hit is a distractor the other leg does not find."""
+    import random
+
+    rng = random.Random(seed)
+    legs: dict = {"bm25_same": {}, "bm25_other": {}, "bm25_other_plain": {}, "dense": {}}
+    for i in range(n):
+        q = f"q{i}"
+        legs["bm25_same"][q] = {f"b{i}": 10 + rng.random(), f"r{i}": 6 + rng.random(), f"c{i}": 1.0}
+        legs["dense"][q] = {f"a{i}": 0.9, f"r{i}": 0.5 + rng.random() / 10, f"e{i}": 0.45}
+        legs["bm25_other"][q] = legs["bm25_other_plain"][q] = {f"o{i}": 3.0}
+    return LegRuns("agree", legs, {f"q{i}": "de" for i in range(n)}, {f"q{i}": {f"r{i}": 1} for i in range(n)})
+
+
+def test_the_ranker_learns_what_no_single_leg_ranks_first():
+    """Fitted on one set of queries, the ranker puts the document both legs found first on new ones; every
+    leg alone ranks a distractor first."""
+    train, test = _agreement(300, seed=1), _agreement(50, seed=2)
+    profile = fit_profile([train], languages=["de"], encoder_fingerprint="f", step=0.5, min_queries=1)
+    ranker = fit_ranker([train], profile, languages=["de"], covered=["de"], trees=20)
+    learned = rank_benchmark(test, dataclasses.replace(profile, ranker=ranker), covered=["de"])
+    assert all(max(run, key=run.get) == f"r{q[1:]}" for q, run in learned.items())
+    assert all(max(test.legs[leg][q], key=test.legs[leg][q].get) != f"r{q[1:]}"
+               for leg in ("bm25_same", "dense") for q in test.qrels)
+    with pytest.raises(ValueError, match="no ranker"):
+        rank_benchmark(test, profile)

@@ -103,3 +103,51 @@ def test_query_translation_reaches_english_documents_lexically(os_client, index_
     bm25 = Searcher(os_client, index=index_name).search(query, mode="bm25", k=5, query_lang="de")
     assert sorted(h.doc_id for h in bm25) == ["img-de", "img-en"]
     load_lexicon.cache_clear()
+
+
+def test_learned_fusion_on_a_real_index_both_searchers(opensearch_url, os_client, index_name):
+    """``fusion="learned"`` ranks with the profile's ranker (here: the documents the German partition found
+    first, whatever dense says), on the client, with highlights from the page's fetch; the asyncio searcher
+    answers the same; ``auto`` keeps the profile's weights (dense only here); a profile without a ranker and
+    server-side fusion are one-line errors."""
+    import asyncio
+    import dataclasses
+
+    from lacl_search.core.fusion_ranker import FEATURES, TreeRanker
+    from lacl_search.core.settings import ClusterSettings
+    from lacl_search.errors import ClusterError
+    from lacl_search.serving.async_search import AsyncSearcher, make_async_client
+
+    tiny = build_tiny_encoder(seed=3).eval()
+    load_documents(os_client, index_name, tiny, beir.iter_corpus(FIXTURES / "beir-mini"),
+                   options=LoadOptions(model_name="tiny"))
+    weights = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.0, 0.0, 1.0)})
+    profiles.attach(os_client, index_name, weights)
+    query, options = "Bibliothek XML Dokumente", dict(mode="hybrid", k=6, query_lang="de")
+    with pytest.raises(ConfigError, match="no learned ranker"):
+        Searcher(os_client, index=index_name, encoder=tiny).search(query, fusion="learned", **options)
+    split = {"feature": [FEATURES.index("bm25_same:found"), -1, -1], "threshold": [0.5, 0, 0],
+             "left": [1, 0, 0], "right": [2, 0, 0], "value": [0.0, 0.0, 1.0]}
+    assert profiles.attach(os_client, index_name, dataclasses.replace(weights, ranker=TreeRanker(trees=(split,))))
+
+    learned = Searcher(os_client, index=index_name, encoder=tiny).search(query, fusion="learned", **options)
+    found = [h for h in learned if h.scores["fused"] == 1.0]
+    assert found and learned[: len(found)] == found and all(h.doc_id.endswith("-de") for h in found)
+    assert any(not h.doc_id.endswith("-de") for h in learned)  # the others still come, below
+    assert all(h.text for h in learned) and any("<em>" in f for h in found for f in h.highlights)
+    auto = Searcher(os_client, index=index_name, encoder=tiny).search(query, **options)
+    dense = Searcher(os_client, index=index_name, encoder=tiny).search(query, mode="dense", k=6)
+    assert [h.doc_id for h in auto] == [h.doc_id for h in dense] != [h.doc_id for h in learned]
+    with pytest.raises(ClusterError, match="client"):
+        Searcher(os_client, index=index_name, encoder=tiny, fusion_side="server").search(
+            query, fusion="learned", **options)
+
+    async def run() -> list[str]:
+        settings = dataclasses.replace(ClusterSettings.from_env(), url=opensearch_url)
+        searcher = AsyncSearcher(make_async_client(settings), index=index_name, encoder=tiny)
+        try:
+            return [h.doc_id for h in await searcher.search(query, fusion="learned", **options)]
+        finally:
+            await searcher.close()
+
+    assert asyncio.run(run()) == [h.doc_id for h in learned]

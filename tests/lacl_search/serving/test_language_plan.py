@@ -89,3 +89,32 @@ def test_translations_go_into_the_other_language_partition_only():
     assert bodies[1]["query"]["bool"]["should"] == other["bool"]["should"]
     lexical = language_plan.lexical_plan(request, "de", translated).body["query"]["hybrid"]["queries"]
     assert lexical[1] == other and language_plan.lexical_bodies(request, "de", translated)[1]["query"] == other
+
+
+def test_learned_fusion_requests_every_leg_ranks_them_and_fetches_the_page():
+    """Every leg is requested, weighted or not (the ranker reads them all), ids and scores only; the ranker's
+    score orders the candidates (here one split: 1 for what the other-languages partition found, else 0);
+    the page's documents come from one fetch by id, highlighted for the query's words."""
+    import dataclasses
+
+    from lacl_search.core.fusion_ranker import FEATURES, TreeRanker
+
+    split = {"feature": [FEATURES.index("bm25_other:found"), -1, -1], "threshold": [0.5, 0, 0],
+             "left": [1, 0, 0], "right": [2, 0, 0], "value": [0.0, 0.0, 1.0]}
+    learned = dataclasses.replace(TRAINED, ranker=TreeRanker(trees=(split,)))
+    request = SearchRequest(query="Bilder komprimieren", k=2, offset=1)
+    bodies = language_plan.ranker_bodies(request, [0.0, 1.0], "pt")
+    assert [list(b["query"]) for b in bodies] == [["bool"], ["bool"], ["knn"]]  # pt weights BM25 0: still sent
+    assert all(b["_source"] is False and "highlight" not in b and b["size"] == 30 for b in bodies)
+    assert len(language_plan.ranker_bodies(request, [0.0, 1.0], None)) == 2
+    responses = [_response({"a": 3.0}), _response({"b": 1.0, "e": 0.5}), _response({"a": 0.9, "c": 0.5})]
+    fused, legs = language_plan.learned_scores(responses, "de", learned, covered=True)
+    assert fused == {"a": 0.0, "b": 1.0, "c": 0.0, "e": 1.0}
+    assert language_plan.page_ids(request, fused) == ["e", "a"]  # b, e (ties by id), a, c: page 2 of size 2
+    fetch = language_plan.fetch_body(request, ["e", "a"], "de")
+    assert fetch["query"] == {"ids": {"values": ["e", "a"]}} and fetch["size"] == 2
+    assert fetch["highlight"]["highlight_query"]["bool"]["should"] == language_plan.lexical_clauses(request, "de")
+    hits = language_plan.learned_page(request, fused, legs, _response({"a": 1.0}))  # e deleted in between
+    assert [h.doc_id for h in hits] == ["a"] and hits[0].scores == {"bm25": 3.0, "dense": 0.9, "fused": 0.0}
+    with pytest.raises(ValueError, match="no ranker"):
+        language_plan.learned_scores(responses, "de", TRAINED, covered=True)
