@@ -14,7 +14,9 @@ needs D >= 100). ``--half report`` scores only the queries the profile was not f
 used ``--half fit``); benchmarks of languages without fitted weights are scored on all their queries.
 Legs run with a lexicon: ``bm25`` and ``language-aware`` search the query's translations in the
 other-language partition; ``--baseline PROFILE`` adds ``language-aware, untranslated`` (that profile on the
-legs without translation, ``bm25_other_plain``), e.g. the profile fitted before query translation.
+legs without translation, ``bm25_other_plain``), e.g. the profile fitted before query translation. A profile
+with a learned ranker (``lacl-search fusion fit --ranker``) adds ``learned`` (``--fusion learned``), compared
+with the better leg like ``language-aware``.
 """
 
 from __future__ import annotations
