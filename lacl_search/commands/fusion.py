@@ -48,8 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="cut each leg to its top D before fusing, as the server's hybrid query does with "
                           f"pagination_depth D (default: search's depth, {HYBRID_DEPTH}; 0: the whole runs)")
     fit.add_argument("--ranker", action="store_true",
-                     help="also fit a learned fusion (LambdaMART over the legs) on the same queries; search uses "
-                          "it where fusion runs on the client (lacl_search.core.fusion_ranker)")
+                     help="also fit a learned fusion (LambdaMART over the legs) on the same queries, for "
+                          "`search --fusion learned` (client-side; lacl_search.core.fusion_ranker)")
     fit.add_argument("--output", type=Path, required=True, help="profile JSON to write")
     fit.set_defaults(func=run_fit)
     apply = sub.add_parser("apply", help="store a fitted profile in an index's _meta")

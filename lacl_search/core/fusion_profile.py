@@ -14,8 +14,8 @@ every document, dense) with the profile's ``unknown`` weights. The weights are f
 languages' dev runs (``lacl-search fusion fit``), never on evaluation data; languages without fitted
 weights use the ``*`` entry. A profile fitted with query translation names its lexicon
 (:mod:`lacl_search.core.lexicon`): the ``other`` leg then also searches the query's translations. A profile
-may also hold a learned ranker over the same legs (:mod:`lacl_search.core.fusion_ranker`), which search
-uses in place of the weighted mean where fusion runs on the client.
+may also hold a learned ranker over the same legs (:mod:`lacl_search.core.fusion_ranker`): ``learned`` fusion
+uses it in place of the weighted mean, on the client.
 """
 
 from __future__ import annotations
