@@ -20,6 +20,7 @@ uses it in place of the weighted mean, on the client.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -85,7 +86,7 @@ class FusionProfile:
         return self.languages.get(lang, self.languages[FALLBACK])
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = asdict(dataclasses.replace(self, ranker=None))  # the trees are written below, not deep-copied
         data["languages"] = {k: list(v) for k, v in sorted(self.languages.items())}
         if self.ranker is None:
             data["ranker"] = None

@@ -172,9 +172,7 @@ def ranker_examples(benches: Sequence[LegRuns], profile: FusionProfile, *, langu
         for runs, translated in variants:
             for qid, qrel in bench.qrels.items():
                 lang = bench.query_langs.get(qid)
-                if lang is not None and (lang not in allowed or (not translated and lang not in tables)):
-                    continue
-                if lang is None and not translated:
+                if (lang is not None and lang not in allowed) or (not translated and lang not in tables):
                     continue
                 legs = {name: leg.get(qid, {}) for name, leg in runs.legs.items()}
                 docs, matrix = fusion_ranker.features(legs, lang, covered=translated and lang in tables,

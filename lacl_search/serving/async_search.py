@@ -147,14 +147,17 @@ class AsyncSearcher:
         """The query's translations from the searcher's lexicon, else from the one the index's profile names."""
         if lang is None:
             return ()
-        lexicon = self._lexicon or (await self._stored())[1]
-        return language_plan.translations(request, lang, lexicon)
+        return language_plan.translations(request, lang, await self._query_lexicon())
+
+    async def _query_lexicon(self) -> Lexicon | None:
+        """The searcher's lexicon, else the one the index's profile names."""
+        return self._lexicon or (await self._stored())[1]
 
     async def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
                                profile: FusionProfile) -> list[Hit]:
         translated = await self._translations(request, lang)
         if request.fusion is Fusion.LEARNED and not await self._server_fusion(Fusion.LEARNED):
-            covered = language_plan.covered(lang, self._lexicon or (await self._stored())[1])
+            covered = language_plan.covered(lang, await self._query_lexicon())
             responses = await self._msearch(language_plan.ranker_bodies(request, vector, lang, translated))
             fused, legs = language_plan.learned_scores(responses, lang, profile, covered=covered)
             if not (ids := language_plan.page_ids(request, fused)):

@@ -61,18 +61,17 @@ def find(client: OpenSearch, index: str, encoder_fingerprint: str | None) -> Fus
 
 def stored(mapping: dict, encoder_fingerprint: str | None) -> tuple[FusionProfile | None, Lexicon | None]:
     """What a searcher reads from a ``GET _mapping`` answer once: the profile for this encoder, and the
-    lexicon the index's profile names (loaded, or None)."""
-    return in_mapping(mapping, encoder_fingerprint), lexicon_named(lexicon_in_mapping(mapping))
+    lexicon the index's profile names (loaded, or None). Each stored profile is parsed once (one may carry a
+    learned ranker's trees)."""
+    parsed = [(model, FusionProfile.from_json(raw)) for model, raw in _stored_profiles(mapping)]
+    profile = next((p for model, p in parsed if model == encoder_fingerprint), None)
+    return profile, lexicon_named(_own_lexicon(parsed))
 
 
-def lexicon_in_mapping(mapping: dict) -> str | None:
+def _own_lexicon(parsed: list[tuple[str | None, FusionProfile]]) -> str | None:
     """The lexicon named by the profile stored for the index's own model, whichever encoder searches: BM25
     mode needs no encoder, and query translation does not depend on one."""
-    for model, raw in _stored_profiles(mapping):
-        profile = FusionProfile.from_json(raw)
-        if profile.lexicon and profile.encoder_fingerprint == model:
-            return profile.lexicon
-    return None
+    return next((p.lexicon for model, p in parsed if p.lexicon and p.encoder_fingerprint == model), None)
 
 
 def lexicon_named(name: str | None) -> Lexicon | None:
