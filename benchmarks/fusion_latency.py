@@ -12,8 +12,9 @@ A profile that names a lexicon is timed with and without the query's translation
 milliseconds, so on a fast index most requests take 2 or 3 ms; ``--repeats N`` times every request N times
 (alternately, after the warm-up) and uses each query's mean, which gives the p50 a resolution of 1/N ms.
 A profile with a learned ranker (``fusion fit --ranker``) is also timed as search runs it: its legs in one
-``_msearch`` (ids and scores only) and the fetch of the page (the sum of the two ``took``), and, apart, the
-client's time to compute the features and score them.
+``_msearch`` (ids and scores only; with the translated dense leg when the ranker reads it) and the fetch of
+the page (the sum of the two ``took``), and, apart, the client's time to compute the features and score them
+and to encode the translations.
 ``--shards 1 2`` times force-merged copies of the index with 1 and 2 primary shards (one shard makes the
 neural-search plugin fetch and highlight every collected hit before normalising; see ``schema.DEFAULT_SHARDS``).
 """
@@ -43,6 +44,7 @@ from lacl_search.serving.search import Searcher
 
 V1 = "hybrid 0.5 as in v1 (no pagination depth, k-NN k 100)"
 FUSE = "learned: client-side features + ranker (not server time)"
+ENCODE = "learned: encoding the translations, translated queries only (client, not server time)"
 
 
 def shard_copy(client, index: str, shards: int) -> str:
@@ -60,7 +62,7 @@ def shard_copy(client, index: str, shards: int) -> str:
 
 
 def time_index(client, index: str, found, vectors, profile: FusionProfile, depths: list[int],
-               repeats: int = 1) -> dict[str, list[float]]:
+               repeats: int = 1, encoder=None) -> dict[str, list[float]]:
     """Server ``took`` per method for every query on ``index`` (each request once to warm up, then timed
     ``repeats`` times; a query's time is the mean of those)."""
     searcher = Searcher(client, index=index)
@@ -81,14 +83,21 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
                 translated = language_plan.translations(request, lang, lexicon)
                 bodies[f"language-aware + translation, depth {depth}"] = language_plan.server_plan(
                     request, vector, lang, profile, translated)
-        learned = {}
+        learned, encode_ms = {}, []
         if profile.ranker is not None:
             for depth in depths:
                 request = SearchRequest(query=query.text, k=10, explain=False, depth=depth)
                 translated = language_plan.translations(request, lang, lexicon)
+                text = language_plan.translated_query(profile, translated)
+                start = time.perf_counter()
+                translated_vector = encoder.encode_queries([text])[0].tolist() if text else None
+                if text and depth == depths[0]:
+                    encode_ms.append((time.perf_counter() - start) * 1000)
+                names, legs = language_plan.ranker_bodies(request, vector, lang, translated,
+                                                          translated_vector=translated_vector,
+                                                          target=lexicon.target if lexicon is not None else None)
                 learned[f"learned: _msearch of the legs + fetch of the page, depth {depth}"] = (
-                    request, translated, plan.msearch_lines(index, language_plan.ranker_bodies(
-                        request, vector, lang, translated)))
+                    request, translated, names, plan.msearch_lines(index, legs))
         for hybrid in bodies.values():
             searcher.ensure_pipeline(hybrid.pipeline_name, hybrid.pipeline)
         times: dict[str, list[float]] = {name: [] for name in [*bodies, *learned, *([FUSE] if learned else [])]}
@@ -98,10 +107,10 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
                 resp = client.search(index=index, body=hybrid.body, search_pipeline=hybrid.pipeline_name)
                 if repeat:
                     times[name].append(int(resp["took"]))
-            for name, (request, translated, lines) in learned.items():
+            for name, (request, translated, names, lines) in learned.items():
                 resp = client.msearch(body=lines)
                 start = time.perf_counter()
-                fused, _ = language_plan.learned_scores(resp["responses"], lang, profile, covered=covered)
+                fused, _ = language_plan.learned_scores(names, resp["responses"], lang, profile, covered=covered)
                 ids = language_plan.page_ids(request, fused)
                 spent = (time.perf_counter() - start) * 1000
                 fetched = client.search(index=index, body=language_plan.fetch_body(request, ids, lang, translated))
@@ -109,6 +118,8 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
                     times[name].append(int(resp["took"]) + int(fetched["took"]))
                     if name.endswith(f"depth {depths[0]}"):
                         times[FUSE].append(spent)
+        if encode_ms:
+            times[ENCODE] = encode_ms
         for name, values in times.items():
             took.setdefault(name, []).append(fmean(values))
     return took
@@ -133,11 +144,12 @@ def main() -> int:
     client = connect(ClusterSettings.from_env())
     profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
     found = beir.load_queries(args.dataset)[: args.queries]
-    vectors = load_encoder(args.model).encode_queries([q.text for q in found]).tolist()
+    encoder = load_encoder(args.model)
+    vectors = encoder.encode_queries([q.text for q in found]).tolist()
     targets = {f"{n} shard(s)": shard_copy(client, args.index, n) for n in args.shards} or {args.index: args.index}
     try:
         for label, index in targets.items():
-            took = time_index(client, index, found, vectors, profile, args.depths, args.repeats)
+            took = time_index(client, index, found, vectors, profile, args.depths, args.repeats, encoder)
             reference = median(took[V1])
             print(f"## {label}")
             for name, values in took.items():

@@ -6,13 +6,15 @@ Usage: python benchmarks/fusion_legs.py --index ALIAS --dataset data/ddtp/xling-
 Legs (each a run file in --out): ``bm25_most`` (today's BM25: base fields + the query language's fields,
 ``most_fields``), ``bm25_base`` (language-agnostic fields only, plain standard-analyzer BM25),
 ``bm25_same`` / ``bm25_other`` (BM25 over the documents in the query's language / over all others, see
-``lacl_search.core.queries.bm25_partition_clause``), ``dense`` (k-NN). ``query_langs.json`` holds each
+``lacl_search.core.queries.bm25_partition_clause``), ``dense`` (k-NN), ``dense_translated`` (k-NN of the
+query's lexicon translations, encoded, over the documents in the lexicon's target language; needs
+``--lexicon``; queries it does not translate have no hits). ``query_langs.json`` holds each
 query's detected language (``lacl_search.core.langid.detect_query_language``). All requests go to the real
 index, in ``_msearch`` batches. With ``--lexicon`` (a name or a ``.json.gz`` path, see
 :mod:`lacl_search.core.lexicon`) ``bm25_other`` also searches each query's translations, as search does with a
 profile fitted on these runs, ``bm25_other_plain`` keeps the leg without them (what languages the lexicon has
 no table for get), and ``legs.json`` records the lexicon for ``lacl-search fusion fit``. ``--legs`` re-runs only
-some legs (the others' files are kept; without ``dense`` no query is encoded).
+some legs (the others' files are kept; without ``dense`` or ``dense_translated`` no query is encoded).
 """
 
 from __future__ import annotations
@@ -30,15 +32,16 @@ from lacl_search.core.lexicon import Lexicon, load_lexicon
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.evaluation import beir, runs
 from lacl_search.serving.client import connect
+from lacl_search.serving.language_plan import translation_text
 
 log = logging.getLogger("fusion-legs")
-LEGS = ("bm25_most", "bm25_base", "bm25_same", "bm25_other", "bm25_other_plain", "dense")
+LEGS = ("bm25_most", "bm25_base", "bm25_same", "bm25_other", "bm25_other_plain", "dense", "dense_translated")
 
 
 def leg_bodies(text: str, lang: str | None, vector: list[float] | None, depth: int,
-               lexicon: Lexicon | None = None) -> dict[str, dict | None]:
+               lexicon: Lexicon | None = None, translated_vector: list[float] | None = None) -> dict[str, dict | None]:
     """The request body of each leg (None where the leg does not exist: no language, no partition, no
-    lexicon, no vector)."""
+    lexicon, no vector, no translation)."""
     def request(clause: dict) -> dict:
         return {"size": depth, "query": clause, "_source": False}
 
@@ -52,6 +55,8 @@ def leg_bodies(text: str, lang: str | None, vector: list[float] | None, depth: i
         "bm25_other_plain": request(queries.bm25_partition_clause(text, lang, same=False))
         if lang and lexicon is not None else None,
         "dense": queries.knn_query(vector, depth) | {"_source": False} if vector is not None else None,
+        "dense_translated": queries.knn_query(translated_vector, depth, queries.filter_clauses([lexicon.target]))
+        | {"_source": False} if translated_vector is not None and lexicon is not None else None,
     }
 
 
@@ -63,7 +68,8 @@ def main() -> int:
     parser.add_argument("--model", default="default")
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--lexicon", help="query-translation lexicon (name or .json.gz path) for bm25_other")
-    parser.add_argument("--legs", nargs="+", choices=LEGS, default=list(LEGS), help="legs to (re-)run")
+    parser.add_argument("--legs", nargs="+", choices=LEGS,
+                        help="legs to (re-)run (default: all; dense_translated only with --lexicon)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     client = connect(ClusterSettings.from_env())
@@ -72,18 +78,34 @@ def main() -> int:
     lexicon = None
     if args.lexicon:
         lexicon = Lexicon.from_file(args.lexicon) if args.lexicon.endswith(".json.gz") else load_lexicon(args.lexicon)
-    vectors: list = [None] * len(found)
-    if "dense" in args.legs:
-        vectors = Encoder.load(args.model).encode_queries([q.text for q in found]).tolist()
+    if args.legs is None:
+        args.legs = [leg for leg in LEGS if lexicon is not None or leg != "dense_translated"]
+    if "dense_translated" in args.legs and lexicon is None:
+        parser.error("the dense_translated leg needs --lexicon")
     langs = {q.query_id: detect_query_language(q.text) for q in found}
+    vectors: list = [None] * len(found)
+    translated_vectors: list = [None] * len(found)
+    encoder = Encoder.load(args.model) if {"dense", "dense_translated"} & set(args.legs) else None
+    if "dense" in args.legs:
+        vectors = encoder.encode_queries([q.text for q in found]).tolist()
+    if "dense_translated" in args.legs:  # the translations' text, encoded (queries the lexicon translates)
+        texts = [translation_text(lexicon.translate(q.text, langs[q.query_id])) for q in found]
+        todo = [i for i, t in enumerate(texts) if t]
+        if todo:
+            for i, v in zip(todo, encoder.encode_queries([texts[i] for i in todo]).tolist(), strict=True):
+                translated_vectors[i] = v
     out: dict[str, dict[str, dict[str, float]]] = {leg: {} for leg in args.legs}
     for start in range(0, len(found), 50):
         lines, keys = [], []
-        for q, vector in zip(found[start : start + 50], vectors[start : start + 50], strict=True):
-            for leg, body in leg_bodies(q.text, langs[q.query_id], vector, args.depth, lexicon).items():
+        for q, vector, translated_vector in zip(found[start : start + 50], vectors[start : start + 50],
+                                                translated_vectors[start : start + 50], strict=True):
+            for leg, body in leg_bodies(q.text, langs[q.query_id], vector, args.depth, lexicon,
+                                        translated_vector).items():
                 if body is not None and leg in out:
                     lines += [{"index": args.index}, body]
                     keys.append((leg, q.query_id))
+        if not lines:  # e.g. only the translated dense leg, and no query of this batch translated
+            continue
         for (leg, qid), resp in zip(keys, client.msearch(body=lines)["responses"], strict=True):
             if "error" in resp:
                 raise RuntimeError(f"{leg} {qid}: {resp['error']}")

@@ -1,11 +1,17 @@
 """Learned language-aware fusion: a small tree ensemble (LambdaMART) that re-scores the legs' candidates.
 
 A fitted profile's weights are one linear mix of min-max scores per query language. The ranker sees more
-of each candidate: for every leg (BM25 in the query's language, BM25 over the other languages, dense, and
-BM25 over all documents when the language is unknown) its min-max score, its reciprocal rank and whether
-the leg found it at all, plus the profile's own fused score and a few facts about the query (language
-known, the lexicon covers it, English, how peaked the dense leg is). Trees let the weight of a leg depend
-on those: e.g. a BM25 hit that dense also ranks high counts more than one dense ignores.
+of each candidate: for every leg (BM25 in the query's language, BM25 over the other languages, dense, BM25
+over all documents when the language is unknown, and dense over the query's translations) its min-max
+score, its reciprocal rank and whether the leg found it at all, plus the profile's own fused score and a
+few facts about the query (language known, the lexicon covers it, English, how peaked the dense leg is).
+Trees let the weight of a leg depend on those: e.g. a BM25 hit that dense also ranks high counts more than
+one dense ignores.
+
+The translated dense leg (``dense_translated``) is the k-NN of the query's lexicon translations (the
+English terms the other-language BM25 partition searches, joined into one text and encoded by the same
+encoder) over the documents in the lexicon's target language: "translate, then retrieve" beside the
+encoder's own cross-lingual match, so the two dense legs disagree where one of them is wrong.
 
 It is fitted offline on the same saved leg runs as the weights (``lacl-search fusion fit --ranker``,
 :func:`lacl_search.evaluation.fusion_fit.fit_ranker`, LightGBM's ``lambdarank``), exported as plain
@@ -27,7 +33,8 @@ from lacl_search.core import fusion
 from lacl_search.errors import ConfigError
 
 Run = Mapping[str, float]
-LEGS = ("bm25_same", "bm25_other", "dense", "bm25_base")
+LEGS = ("bm25_same", "bm25_other", "dense", "bm25_base", "dense_translated")
+TRANSLATED_DENSE = "dense_translated"
 PER_LEG = ("mm", "rr", "found")
 FEATURES = (*(f"{leg}:{kind}" for leg in LEGS for kind in PER_LEG),
             "profile", "lang_known", "lang_covered", "lang_en", "dense_gap")
@@ -35,9 +42,9 @@ GAP_RANK = 10  # dense_gap: the dense leg's best score minus its 10th (or last) 
 
 
 def query_legs(legs: Mapping[str, Run], lang: str | None) -> dict[str, Run]:
-    """The legs a query of ``lang`` has: three with a language (same, other, dense), two without (base,
-    dense); the others empty."""
-    present = ("bm25_same", "bm25_other", "dense") if lang is not None else ("bm25_base", "dense")
+    """The legs a query of ``lang`` has: four with a language (same, other, dense, translated dense: empty
+    when the query was not translated), two without (base, dense); the others empty."""
+    present = ("bm25_same", "bm25_other", "dense", TRANSLATED_DENSE) if lang is not None else ("bm25_base", "dense")
     return {leg: legs.get(leg, {}) if leg in present else {} for leg in LEGS}
 
 
@@ -74,21 +81,22 @@ def features(legs: Mapping[str, Run], lang: str | None, *, covered: bool,
 
 @dataclass(frozen=True)
 class TreeRanker:
-    """A sum of binary regression trees over :data:`FEATURES` (a LambdaMART model as plain arrays).
+    """A sum of binary regression trees over named features (a LambdaMART model as plain arrays).
 
-    Each tree is five equal-length lists over its nodes: ``feature`` (-1 for a leaf), ``threshold``
-    (go left when ``x[feature] <= threshold``), ``left``, ``right`` (node indices) and ``value`` (a leaf's
-    output); node 0 is the root. ``features`` names the columns it was fitted on (must be
-    :data:`FEATURES`: a profile from another version of this module is refused, not misread).
+    Each tree is five equal-length lists over its nodes: ``feature`` (an index into ``features``, -1 for a
+    leaf), ``threshold`` (go left when ``x[feature] <= threshold``), ``left``, ``right`` (node indices) and
+    ``value`` (a leaf's output); node 0 is the root. ``features`` names the columns it was fitted on, each one
+    of :data:`FEATURES` (a ranker fitted before a leg was added keeps working without it; a name this
+    version does not compute is refused, not misread).
     """
 
     trees: tuple[Mapping[str, Sequence[float]], ...]
     features: tuple[str, ...] = FEATURES
 
     def __post_init__(self) -> None:
-        if tuple(self.features) != FEATURES:
-            raise ConfigError(f"the profile's ranker was fitted on features {list(self.features)}, "
-                              f"this version computes {list(FEATURES)}: fit it again")
+        if unknown := [f for f in self.features if f not in FEATURES]:
+            raise ConfigError(f"the profile's ranker uses features {unknown} this version does not compute "
+                              f"({list(FEATURES)}): fit it again")
         if not self.trees:
             raise ConfigError("a ranker needs at least one tree")
         width = max(len(t["feature"]) for t in self.trees)
@@ -102,14 +110,22 @@ class TreeRanker:
             for key, array in arrays.items():
                 array[i, : len(tree[key])] = tree[key]
             arrays["feature"][i, len(tree["feature"]):] = -1  # padding: leaves of value 0, never reached
-        if arrays["feature"].max() >= len(FEATURES) or ((arrays["feature"] >= 0) & (
+        if arrays["feature"].max() >= len(self.features) or ((arrays["feature"] >= 0) & (
                 (arrays["left"] >= width) | (arrays["right"] >= width) | (arrays["left"] <= 0))).any():
             raise ConfigError("a ranker tree points outside its nodes or features")
         object.__setattr__(self, "_arrays", arrays)
+        object.__setattr__(self, "_columns", np.asarray([FEATURES.index(f) for f in self.features]))
+
+    @property
+    def uses_translated_dense(self) -> bool:
+        """Whether a split reads the translated dense leg (so search requests it)."""
+        split = self._arrays["feature"]  # type: ignore[attr-defined]
+        return any(self.features[i].startswith(f"{TRANSLATED_DENSE}:") for i in np.unique(split[split >= 0]))
 
     def score(self, matrix: np.ndarray) -> np.ndarray:
-        """The ensemble's output for each row of ``matrix`` (``n x len(FEATURES)``)."""
+        """The ensemble's output for each row of ``matrix`` (``n x len(FEATURES)``, as :func:`features` gives)."""
         a = self._arrays  # type: ignore[attr-defined]
+        matrix = matrix[:, self._columns]  # type: ignore[attr-defined]
         n, trees = matrix.shape[0], len(self.trees)
         node = np.zeros((n, trees), dtype=np.int64)
         cols = np.arange(trees)[None, :]
@@ -163,7 +179,8 @@ def _flatten(node: Mapping, nodes: dict[str, list]) -> int:
 
 
 def from_lightgbm(dump: Mapping) -> TreeRanker:
-    """A :class:`TreeRanker` from LightGBM's ``Booster.dump_model()`` (numerical ``<=`` splits only)."""
+    """A :class:`TreeRanker` from LightGBM's ``Booster.dump_model()`` of a model fitted on all
+    :data:`FEATURES` (numerical ``<=`` splits only)."""
     trees = []
     for info in dump["tree_info"]:
         nodes: dict[str, list] = {"feature": [], "threshold": [], "left": [], "right": [], "value": []}

@@ -1,14 +1,14 @@
 """Fitting language-aware fusion weights offline, from saved per-leg runs (no re-querying per candidate).
 
-Input per benchmark: one TREC run per leg (``bm25_same``, ``bm25_other``, ``bm25_base``, ``dense``; see
-``benchmarks/fusion_legs.py``), each query's detected language, and the qrels. For every query language
-of the training languages, a grid over the weight simplex picks the ``(same, other, dense)`` weights with
-the best mean nDCG@10 over that language's queries (pooled across benchmarks); the ``*`` fallback is fitted
-on all training-language queries together, and the ``unknown`` ``(bm25, dense)`` weights on the queries
-whose language was not detected. Weights are fitted only on benchmarks and languages the caller passes
-(the training languages), never on the evaluation sets. Legs run with query translation (a lexicon) also
-hold ``bm25_other_plain``, the other-language leg without it: the ``*`` fallback serves languages the
-lexicon does not cover, so it is fitted on that leg.
+Input per benchmark: one TREC run per leg (``bm25_same``, ``bm25_other``, ``bm25_base``, ``dense``, and for
+the ranker ``dense_translated``; see ``benchmarks/fusion_legs.py``), each query's detected language, and the
+qrels. For every query language of the training languages, a grid over the weight simplex picks the ``(same,
+other, dense)`` weights with the best mean nDCG@10 over that language's queries (pooled across benchmarks);
+the ``*`` fallback is fitted on all training-language queries together, and the ``unknown`` ``(bm25, dense)``
+weights on the queries whose language was not detected. Weights are fitted only on benchmarks and languages
+the caller passes (the training languages), never on the evaluation sets. Legs run with query translation (a
+lexicon) also hold ``bm25_other_plain``, the other-language leg without it: the ``*`` fallback serves
+languages the lexicon does not cover, so it is fitted on that leg.
 
 :func:`fit_ranker` fits the learned fusion (:mod:`lacl_search.core.fusion_ranker`) on the same runs and
 queries, with LightGBM's LambdaMART; the queries of languages the lexicon covers are seen twice, with and
@@ -53,12 +53,15 @@ class LegRuns:
         return dataclasses.replace(self, legs=legs)
 
     def untranslated(self) -> LegRuns:
-        """These runs with the other-language BM25 leg as it is without query translation
-        (``bm25_other_plain``, written when the legs were run with a lexicon): what a query language the
-        lexicon has no table for gets, so the ``*`` fallback weights are fitted on it."""
+        """These runs as they are without query translation: the other-language BM25 leg without the
+        translations (``bm25_other_plain``, written when the legs were run with a lexicon) and no translated
+        dense leg. What a query language the lexicon has no table for gets, so the ``*`` fallback weights are
+        fitted on it."""
         if PLAIN_OTHER not in self.legs:
             return self
-        return dataclasses.replace(self, legs={**self.legs, "bm25_other": self.legs[PLAIN_OTHER]})
+        legs = {**self.legs, "bm25_other": self.legs[PLAIN_OTHER]}
+        legs.pop(fusion_ranker.TRANSLATED_DENSE, None)
+        return dataclasses.replace(self, legs=legs)
 
 
 def simplex(n: int, step: float) -> list[tuple[float, ...]]:

@@ -61,8 +61,9 @@ class AsyncSearcher:
         client: an ``opensearchpy.AsyncOpenSearch`` (:func:`make_async_client`).
         index: index name or alias.
         encoder: encodes queries for dense and hybrid search (None: BM25 only).
-        lexicon: translates queries for the other-language BM25 partition (None: the one the index's fusion
-            profile names, if any; :mod:`lacl_search.core.lexicon`).
+        lexicon: translates queries for the other-language BM25 partition and, with a learned ranker that
+            reads it, the translated dense leg (None: the one the index's fusion profile names, if any;
+            :mod:`lacl_search.core.lexicon`).
         fusion_side: ``"server"``, ``"client"`` or ``"auto"``, as for the blocking searcher.
     """
 
@@ -157,9 +158,18 @@ class AsyncSearcher:
                                profile: FusionProfile) -> list[Hit]:
         translated = await self._translations(request, lang)
         if request.fusion is Fusion.LEARNED and not await self._server_fusion(Fusion.LEARNED):
-            covered = language_plan.covered(lang, await self._query_lexicon())
-            responses = await self._msearch(language_plan.ranker_bodies(request, vector, lang, translated))
-            fused, legs = language_plan.learned_scores(responses, lang, profile, covered=covered)
+            lexicon = await self._query_lexicon()
+            text = language_plan.translated_query(profile, translated)
+            translated_vector = None
+            if text:
+                if self.encoder is None:
+                    raise BadInput("dense and hybrid search need an encoder")
+                translated_vector = (await asyncio.to_thread(self.encoder.encode_queries, [text]))[0].tolist()
+            names, bodies = language_plan.ranker_bodies(request, vector, lang, translated,
+                                                        translated_vector=translated_vector,
+                                                        target=lexicon.target if lexicon is not None else None)
+            fused, legs = language_plan.learned_scores(names, await self._msearch(bodies), lang, profile,
+                                                       covered=language_plan.covered(lang, lexicon))
             if not (ids := language_plan.page_ids(request, fused)):
                 return []
             fetched = await self._search(language_plan.fetch_body(request, ids, lang, translated))

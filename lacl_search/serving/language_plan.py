@@ -12,15 +12,17 @@ searches the query's translations into English (:func:`translations`), in the sa
 
 ``learned`` fusion uses the profile's ranker (:mod:`lacl_search.core.fusion_ranker`) on the client: it reads
 every leg's hits, which a ``hybrid`` query does not return. All legs are requested, whatever their weights,
-ids and scores only (:func:`ranker_bodies`); the ranker scores the candidates (:func:`learned_scores`), and
-only the page's documents are fetched (:func:`fetch_body`, :func:`learned_page`).
+ids and scores only (:func:`ranker_bodies`), with one more when the ranker reads it and the query was
+translated: k-NN of the encoded translations over the target language's documents; the ranker scores the
+candidates (:func:`learned_scores`), and only the page's documents are fetched (:func:`fetch_body`,
+:func:`learned_page`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lacl_search.core import fusion, queries
+from lacl_search.core import fusion, fusion_ranker, queries
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.lexicon import Lexicon
 from lacl_search.core.request import SearchRequest
@@ -102,27 +104,51 @@ def fuse_on_client(request: SearchRequest, responses: list[dict], lang: str | No
     return fused_page(request, fusion.min_max_fusion(legs, weights), legs, by_id)
 
 
-def ranker_bodies(request: SearchRequest, vector: list[float], lang: str | None,
-                  translated: Translations = ()) -> list[dict]:
-    """Every leg (weighted or not: the ranker reads them all) as one ``_msearch``, ids and scores only: fetching
-    and highlighting every leg's hits would cost more server time than the whole ``hybrid`` query, so only
-    the page's documents are fetched (:func:`fetch_body`)."""
+def translation_text(translated: Translations) -> str:
+    """The query's translations as one text, heaviest first: what the translated dense leg encodes."""
+    return " ".join(term for term, _ in translated)
+
+
+def translated_query(profile: FusionProfile, translated: Translations) -> str | None:
+    """The text the translated dense leg encodes, when the profile's ranker reads that leg and the query was
+    translated (else None: the leg is not sent)."""
+    if profile.ranker is None or not profile.ranker.uses_translated_dense or not translated:
+        return None
+    return translation_text(translated)
+
+
+def ranker_bodies(request: SearchRequest, vector: list[float], lang: str | None, translated: Translations = (),
+                  *, translated_vector: list[float] | None = None,
+                  target: str | None = None) -> tuple[list[str], list[dict]]:
+    """Every leg (weighted or not: the ranker reads them all) as one ``_msearch``, ids and scores only, and the
+    legs' names: fetching and highlighting every leg's hits would cost more server time than the whole
+    ``hybrid`` query, so only the page's documents are fetched (:func:`fetch_body`).
+
+    With ``translated_vector`` (the encoded :func:`translation_text`) also the translated dense leg: k-NN over
+    the documents in the lexicon's ``target`` language."""
     n = request.hybrid_depth  # the depth the ranker was fitted at
     filters = request.filter_clauses()
+    names = ["bm25_same", "bm25_other"] if lang is not None else ["bm25_base"]
     bodies = [queries.clause_query(c, n, filters) for c in lexical_clauses(request, lang, translated)]
-    return [{**body, "_source": False} for body in [*bodies, queries.knn_query(vector, n, filters)]]
+    names.append("dense")
+    bodies.append(queries.knn_query(vector, n, filters))
+    if translated_vector is not None and lang is not None:
+        if target is None:
+            raise ValueError("the translated dense leg needs the lexicon's target language")
+        names.append(fusion_ranker.TRANSLATED_DENSE)
+        bodies.append(queries.knn_query(translated_vector, n, [*filters, *queries.filter_clauses([target])]))
+    return names, [{**body, "_source": False} for body in bodies]
 
 
-def learned_scores(responses: list[dict], lang: str | None, profile: FusionProfile, *,
-                   covered: bool) -> tuple[dict[str, float], list[dict[str, float]]]:
-    """The ranker's score of every candidate of :func:`ranker_bodies`' answers (``covered``: the query was
-    translated), and the legs' runs."""
+def learned_scores(names: Sequence[str], responses: list[dict], lang: str | None, profile: FusionProfile, *,
+                   covered: bool) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """The ranker's score of every candidate of :func:`ranker_bodies`' answers (``names``: its legs;
+    ``covered``: the query was translated), and the legs' runs by name."""
     if profile.ranker is None:
         raise ValueError("the profile has no ranker")
-    legs, _ = leg_runs(responses)
-    names = ("bm25_same", "bm25_other", "dense") if lang is not None else ("bm25_base", "dense")
-    fused = profile.ranker.fuse(dict(zip(names, legs, strict=True)), lang, covered=covered,
-                                weights=profile.weights_for(lang))
+    runs, _ = leg_runs(responses)
+    legs = dict(zip(names, runs, strict=True))
+    fused = profile.ranker.fuse(legs, lang, covered=covered, weights=profile.weights_for(lang))
     return fused, legs
 
 
@@ -139,18 +165,20 @@ def fetch_body(request: SearchRequest, ids: Sequence[str], lang: str | None, tra
     return body
 
 
-def learned_page(request: SearchRequest, fused: dict[str, float], legs: list[dict[str, float]],
+def learned_page(request: SearchRequest, fused: dict[str, float], legs: dict[str, dict[str, float]],
                  response: dict) -> list[Hit]:
     """The requested page in the ranker's order from the fetched documents (one deleted in between is left
-    out); ``scores`` keeps each part."""
+    out); ``scores`` keeps each part (``bm25``: the first lexical leg that found it; ``dense``: the query's own
+    k-NN)."""
     fetched = {h.doc_id: h for h in hits(response)}
+    lexical = [run for name, run in legs.items() if name.startswith("bm25_")]
     out = []
     for doc_id in page_ids(request, fused):
         if (hit := fetched.get(doc_id)) is None:
             continue
         hit.score = fused[doc_id]
-        hit.scores = {"bm25": next((run[doc_id] for run in legs[:-1] if doc_id in run), None),
-                      "dense": legs[-1].get(doc_id), "fused": fused[doc_id]}
+        hit.scores = {"bm25": next((run[doc_id] for run in lexical if doc_id in run), None),
+                      "dense": legs.get("dense", {}).get(doc_id), "fused": fused[doc_id]}
         out.append(hit)
     return out
 

@@ -78,8 +78,9 @@ class Searcher:
         client: an OpenSearch client (:func:`lacl_search.serving.client.make_client`).
         index: index name or alias.
         encoder: encodes queries for dense and hybrid search (None: BM25 only).
-        lexicon: translates queries for the other-language BM25 partition (None: the one the index's fusion
-            profile names, if any; :mod:`lacl_search.core.lexicon`).
+        lexicon: translates queries for the other-language BM25 partition and, with a learned ranker that
+            reads it, the translated dense leg (None: the one the index's fusion profile names, if any;
+            :mod:`lacl_search.core.lexicon`).
         fusion_side: ``"server"`` (hybrid query + pipeline), ``"client"`` (``_msearch`` + Python fusion),
             or ``"auto"`` (server where the cluster's line and plugins can run the request's fusion; see
             :mod:`lacl_search.serving.cluster`). ``"server"`` raises :class:`ClusterError` where they cannot.
@@ -206,9 +207,13 @@ class Searcher:
                          profile: FusionProfile) -> list[Hit]:
         translated = self._translations(request, lang)
         if request.fusion is Fusion.LEARNED and not self._server_fusion(Fusion.LEARNED):
-            covered = language_plan.covered(lang, self._query_lexicon())
-            responses = self._msearch(language_plan.ranker_bodies(request, vector, lang, translated))
-            fused, legs = language_plan.learned_scores(responses, lang, profile, covered=covered)
+            lexicon = self._query_lexicon()
+            text = language_plan.translated_query(profile, translated)
+            names, bodies = language_plan.ranker_bodies(
+                request, vector, lang, translated, translated_vector=self._encode([text])[0] if text else None,
+                target=lexicon.target if lexicon is not None else None)
+            fused, legs = language_plan.learned_scores(names, self._msearch(bodies), lang, profile,
+                                                       covered=language_plan.covered(lang, lexicon))
             if not (ids := language_plan.page_ids(request, fused)):
                 return []
             fetched = self._search(language_plan.fetch_body(request, ids, lang, translated))

@@ -9,24 +9,25 @@ from lacl_search.core.fusion_ranker import FEATURES, TreeRanker, features, from_
 from lacl_search.errors import ConfigError
 
 LEGS = {"bm25_same": {"a": 2.0, "b": 1.0}, "bm25_other": {"c": 4.0},
-        "dense": {"a": 0.9, "c": 0.7, "d": 0.5}, "bm25_base": {"z": 3.0}}
+        "dense": {"a": 0.9, "c": 0.7, "d": 0.5}, "bm25_base": {"z": 3.0}, "dense_translated": {"c": 0.8, "e": 0.6}}
 
 
 def test_features_golden():
     docs, matrix = features(LEGS, "de", covered=True, weights=(0.2, 0.3, 0.5))
-    assert docs == ["a", "b", "c", "d"]  # bm25_base is not a leg of a query with a language: z is no candidate
-    #       same: mm rr found | other: mm rr found | dense: mm rr found | base | profile | known covered en gap
-    golden = [[1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0.7, 1, 1, 0, 0.4],
-              [0, 0.5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 1, 1, 0, 0.4],
-              [0, 0, 0, 1, 1, 1, 0.5, 0.5, 1, 0, 0, 0, 0.55, 1, 1, 0, 0.4],
-              [0, 0, 0, 0, 0, 0, 0, 1 / 3, 1, 0, 0, 0, 0.0, 1, 1, 0, 0.4]]
-    assert matrix.shape == (4, len(FEATURES)) and matrix.dtype == np.float32
+    assert docs == ["a", "b", "c", "d", "e"]  # bm25_base is not a leg of a query with a language: z is no candidate
+    #  same: mm rr found | other | dense | base | translated dense | profile | known covered en gap
+    golden = [[1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0.7, 1, 1, 0, 0.4],
+              [0, 0.5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 1, 1, 0, 0.4],
+              [0, 0, 0, 1, 1, 1, 0.5, 0.5, 1, 0, 0, 0, 1, 1, 1, 0.55, 1, 1, 0, 0.4],
+              [0, 0, 0, 0, 0, 0, 0, 1 / 3, 1, 0, 0, 0, 0, 0, 0, 0.0, 1, 1, 0, 0.4],
+              [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5, 1, 0.0, 1, 1, 0, 0.4]]
+    assert matrix.shape == (5, len(FEATURES)) and matrix.dtype == np.float32
     np.testing.assert_allclose(matrix, np.asarray(golden, dtype=np.float32), atol=1e-6)
 
 
 def test_features_of_a_query_of_unknown_language_use_plain_bm25():
     docs, matrix = features(LEGS, None, covered=True, weights=(0.5, 0.5))
-    assert docs == ["a", "c", "d", "z"]
+    assert docs == ["a", "c", "d", "z"]  # and no translated dense leg: nothing was translated
     base = [FEATURES.index(f"bm25_base:{k}") for k in ("mm", "rr", "found")]
     np.testing.assert_allclose(matrix[3, base], [1, 1, 1])
     query = matrix[:, FEATURES.index("lang_known"):FEATURES.index("lang_en") + 1]
@@ -43,7 +44,20 @@ def _tree(feature, threshold, low, high):
 def test_hand_built_trees_sum_their_leaves():
     ranker = TreeRanker(trees=(_tree("bm25_other:found", 0.5, 0.0, 2.0), _tree("dense:mm", 0.25, -1.0, 0.5)))
     fused = ranker.fuse(LEGS, "de", covered=False, weights=(0.2, 0.3, 0.5))
-    assert fused == {"a": 0.5, "b": -1.0, "c": 2.5, "d": -1.0}
+    assert fused == {"a": 0.5, "b": -1.0, "c": 2.5, "d": -1.0, "e": -1.0}
+    assert not ranker.uses_translated_dense
+    assert TreeRanker(trees=(_tree("dense_translated:rr", 0.5, 0, 1),)).uses_translated_dense
+
+
+def test_a_ranker_fitted_on_fewer_features_reads_its_own_columns():
+    """A ranker stored before a leg was added names its features: its split indices are positions in that
+    list, and it still scores the same candidates the same way."""
+    older = ["dense:mm", "bm25_other:found"]
+    split = {"feature": [1, -1, -1], "threshold": [0.5, 0, 0], "left": [1, 0, 0], "right": [2, 0, 0],
+             "value": [0, 0.0, 2.0]}
+    ranker = TreeRanker.from_dict({"features": older, "trees": [split]})
+    assert ranker.fuse(LEGS, "de", covered=True, weights=(0.2, 0.3, 0.5)) == {"a": 0, "b": 0, "c": 2, "d": 0, "e": 0}
+    assert not ranker.uses_translated_dense
 
 
 def test_the_evaluator_reproduces_lightgbm():
@@ -78,7 +92,8 @@ def test_profile_round_trip_keeps_the_ranker_and_its_scores():
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"features": ["dense:mm"], "trees": [_tree("dense:mm", 0.5, 0, 1)]}, "fitted on features"),
+    ({"features": ["dense:mm", "dense:z"], "trees": [_tree("dense:mm", 0.5, 0, 1)]}, "does not compute"),
+    ({"features": ["dense:mm"], "trees": [_tree("dense:rr", 0.5, 0, 1)]}, "points outside"),
     ({"features": list(FEATURES), "trees": []}, "at least one tree"),
     ({"features": list(FEATURES), "trees": [{**_tree("dense:mm", 0.5, 0, 1), "left": [7, 0, 0]}]}, "points outside"),
     ({"features": list(FEATURES), "trees": [{**_tree("dense:mm", 0.5, 0, 1), "value": [0]}]}, "different lengths"),

@@ -155,3 +155,28 @@ def test_the_ranker_learns_what_no_single_leg_ranks_first():
                for leg in ("bm25_same", "dense") for q in test.qrels)
     with pytest.raises(ValueError, match="no ranker"):
         rank_benchmark(test, profile)
+
+
+def _translated_first(n: int, seed: int) -> LegRuns:
+    """German queries whose judged document only the translated dense leg ranks first."""
+    import random
+
+    rng = random.Random(seed)
+    legs: dict = {"bm25_same": {}, "bm25_other": {}, "bm25_other_plain": {}, "dense": {}, "dense_translated": {}}
+    for i in range(n):
+        q = f"q{i}"
+        legs["bm25_same"][q] = {f"b{i}": 10 + rng.random(), f"c{i}": 1.0}
+        legs["dense"][q] = {f"a{i}": 0.9, f"e{i}": 0.8, f"r{i}": 0.5 + rng.random() / 10}
+        legs["dense_translated"][q] = {f"r{i}": 0.8 + rng.random() / 10, f"a{i}": 0.7}
+        legs["bm25_other"][q] = legs["bm25_other_plain"][q] = {f"o{i}": 3.0}
+    return LegRuns("translated", legs, {f"q{i}": "de" for i in range(n)}, {f"q{i}": {f"r{i}": 1} for i in range(n)})
+
+
+def test_the_ranker_learns_the_translated_dense_leg_which_untranslated_copies_lack():
+    train, test = _translated_first(300, seed=1), _translated_first(50, seed=2)
+    assert "dense_translated" not in train.untranslated().legs and "dense_translated" in train.legs
+    profile = fit_profile([train], languages=["de"], encoder_fingerprint="f", step=0.5, min_queries=1)
+    ranker = fit_ranker([train], profile, languages=["de"], covered=["de"], trees=20)
+    assert ranker.uses_translated_dense  # so search sends the leg
+    learned = rank_benchmark(test, dataclasses.replace(profile, ranker=ranker), covered=["de"])
+    assert all(max(run, key=run.get) == f"r{q[1:]}" for q, run in learned.items())

@@ -151,3 +151,48 @@ def test_learned_fusion_on_a_real_index_both_searchers(opensearch_url, os_client
             await searcher.close()
 
     assert asyncio.run(run()) == [h.doc_id for h in learned]
+
+
+def test_learned_fusion_sends_the_translated_dense_leg_when_its_ranker_reads_it(opensearch_url, os_client,
+                                                                               index_name):
+    """A ranker that splits on the translated dense leg makes search encode the query's translations and
+    k-NN them over the English documents only (here: 1 for what that leg found, else 0, so exactly the
+    English documents lead); a query the lexicon does not translate gets no such leg; both searchers."""
+    import asyncio
+    import dataclasses
+
+    from lacl_search.core.fusion_ranker import FEATURES, TreeRanker
+    from lacl_search.core.lexicon import Lexicon
+    from lacl_search.core.settings import ClusterSettings
+    from lacl_search.serving.async_search import AsyncSearcher, make_async_client
+
+    tiny = build_tiny_encoder(seed=3).eval()
+    load_documents(os_client, index_name, tiny, beir.iter_corpus(FIXTURES / "beir-mini"),
+                   options=LoadOptions(model_name="tiny"))
+    english = {d.doc_id for d in beir.iter_corpus(FIXTURES / "beir-mini") if d.lang == "en"}
+    split = {"feature": [FEATURES.index("dense_translated:found"), -1, -1], "threshold": [0.5, 0, 0],
+             "left": [1, 0, 0], "right": [2, 0, 0], "value": [0.0, 0.0, 1.0]}
+    profile = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.0, 0.0, 1.0)},
+                            ranker=TreeRanker(trees=(split,)))
+    assert profiles.attach(os_client, index_name, profile)
+    lexicon = Lexicon(name="toy", target="en", tables={"de": {"bibliothek": (("library", 0.9),),
+                                                              "dokumente": (("documents", 0.8),)}})
+    query, options = "Bibliothek XML Dokumente", dict(mode="hybrid", k=len(english) + 2, query_lang="de",
+                                                      fusion="learned")
+    searcher = Searcher(os_client, index=index_name, encoder=tiny, lexicon=lexicon)
+    hits = searcher.search(query, **options)
+    lead = [h.doc_id for h in hits if h.scores["fused"] == 1.0]
+    assert set(lead) == english and [h.doc_id for h in hits[: len(lead)]] == lead
+    assert all(h.score == 0.0 for h in hits[len(lead):]) and len(hits) > len(lead)
+    untranslated = searcher.search("XML", **{**options, "query_lang": "fr"})  # no French table: no leg
+    assert untranslated and all(h.scores["fused"] == 0.0 for h in untranslated)
+
+    async def run() -> list[str]:
+        settings = dataclasses.replace(ClusterSettings.from_env(), url=opensearch_url)
+        searcher = AsyncSearcher(make_async_client(settings), index=index_name, encoder=tiny, lexicon=lexicon)
+        try:
+            return [h.doc_id for h in await searcher.search(query, **options)]
+        finally:
+            await searcher.close()
+
+    assert asyncio.run(run()) == [h.doc_id for h in hits]

@@ -103,12 +103,13 @@ def test_learned_fusion_requests_every_leg_ranks_them_and_fetches_the_page():
              "left": [1, 0, 0], "right": [2, 0, 0], "value": [0.0, 0.0, 1.0]}
     learned = dataclasses.replace(TRAINED, ranker=TreeRanker(trees=(split,)))
     request = SearchRequest(query="Bilder komprimieren", k=2, offset=1)
-    bodies = language_plan.ranker_bodies(request, [0.0, 1.0], "pt")
+    names, bodies = language_plan.ranker_bodies(request, [0.0, 1.0], "pt")
+    assert names == ["bm25_same", "bm25_other", "dense"]
     assert [list(b["query"]) for b in bodies] == [["bool"], ["bool"], ["knn"]]  # pt weights BM25 0: still sent
     assert all(b["_source"] is False and "highlight" not in b and b["size"] == 30 for b in bodies)
-    assert len(language_plan.ranker_bodies(request, [0.0, 1.0], None)) == 2
+    assert language_plan.ranker_bodies(request, [0.0, 1.0], None)[0] == ["bm25_base", "dense"]
     responses = [_response({"a": 3.0}), _response({"b": 1.0, "e": 0.5}), _response({"a": 0.9, "c": 0.5})]
-    fused, legs = language_plan.learned_scores(responses, "de", learned, covered=True)
+    fused, legs = language_plan.learned_scores(names, responses, "de", learned, covered=True)
     assert fused == {"a": 0.0, "b": 1.0, "c": 0.0, "e": 1.0}
     assert language_plan.page_ids(request, fused) == ["e", "a"]  # b, e (ties by id), a, c: page 2 of size 2
     fetch = language_plan.fetch_body(request, ["e", "a"], "de")
@@ -117,4 +118,43 @@ def test_learned_fusion_requests_every_leg_ranks_them_and_fetches_the_page():
     hits = language_plan.learned_page(request, fused, legs, _response({"a": 1.0}))  # e deleted in between
     assert [h.doc_id for h in hits] == ["a"] and hits[0].scores == {"bm25": 3.0, "dense": 0.9, "fused": 0.0}
     with pytest.raises(ValueError, match="no ranker"):
-        language_plan.learned_scores(responses, "de", TRAINED, covered=True)
+        language_plan.learned_scores(names, responses, "de", TRAINED, covered=True)
+
+
+def test_the_translated_dense_leg_is_sent_when_the_ranker_reads_it_and_the_query_was_translated():
+    """k-NN of the encoded translations, over the documents in the lexicon's target language, with the
+    request's own filters; not sent without translations, without a language, or when the ranker does not
+    read it."""
+    import dataclasses
+
+    from lacl_search.core.fusion_ranker import TreeRanker
+
+    def ranker(feature):
+        return TreeRanker.from_dict({"features": [feature], "trees": [
+            {"feature": [0, -1, -1], "threshold": [0.5, 0, 0], "left": [1, 0, 0], "right": [2, 0, 0],
+             "value": [0, 0.0, 1.0]}]})
+
+    reads = dataclasses.replace(TRAINED, ranker=ranker("dense_translated:found"))
+    ignores = dataclasses.replace(TRAINED, ranker=ranker("dense:found"))
+    translated = (("compress", 0.9), ("images", 0.7))
+    assert language_plan.translated_query(reads, translated) == "compress images"
+    assert language_plan.translated_query(reads, ()) is None
+    assert language_plan.translated_query(ignores, translated) is None
+    assert language_plan.translated_query(TRAINED, translated) is None  # no ranker
+    request = SearchRequest(query="Bilder komprimieren", k=10, langs=["en", "de"])
+    names, bodies = language_plan.ranker_bodies(request, [0.0, 1.0], "de", translated,
+                                                translated_vector=[1.0, 0.0], target="en")
+    assert names == ["bm25_same", "bm25_other", "dense", "dense_translated"]
+    knn = bodies[-1]["query"]["knn"]["vector"]
+    assert knn["vector"] == [1.0, 0.0] and knn["k"] == bodies[2]["query"]["knn"]["vector"]["k"]  # as dense
+    assert bodies[-1]["size"] == 30 and bodies[-1]["_source"] is False
+    assert knn["filter"]["bool"]["filter"] == [{"terms": {"lang": ["en", "de"]}}, {"terms": {"lang": ["en"]}}]
+    no_lang, _ = language_plan.ranker_bodies(request, [0.0, 1.0], None, translated_vector=[1.0, 0.0], target="en")
+    assert no_lang == ["bm25_base", "dense"]
+    with pytest.raises(ValueError, match="target language"):
+        language_plan.ranker_bodies(request, [0.0, 1.0], "de", translated, translated_vector=[1.0, 0.0])
+    responses = [_response({"a": 3.0}), _response({}), _response({"a": 0.9}), _response({"c": 0.8})]
+    fused, legs = language_plan.learned_scores(names, responses, "de", reads, covered=True)
+    assert fused == {"a": 0.0, "c": 1.0} and legs["dense_translated"] == {"c": 0.8}
+    hits = language_plan.learned_page(request, fused, legs, _response({"a": 1.0, "c": 1.0}))
+    assert [(h.doc_id, h.scores["bm25"], h.scores["dense"]) for h in hits] == [("c", None, None), ("a", 3.0, 0.9)]
