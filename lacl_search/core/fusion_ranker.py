@@ -33,8 +33,8 @@ from lacl_search.core import fusion
 from lacl_search.errors import ConfigError
 
 Run = Mapping[str, float]
-LEGS = ("bm25_same", "bm25_other", "dense", "bm25_base", "dense_translated")
 TRANSLATED_DENSE = "dense_translated"
+LEGS = ("bm25_same", "bm25_other", "dense", "bm25_base", TRANSLATED_DENSE)
 PER_LEG = ("mm", "rr", "found")
 FEATURES = (*(f"{leg}:{kind}" for leg in LEGS for kind in PER_LEG),
             "profile", "lang_known", "lang_covered", "lang_en", "dense_gap")
