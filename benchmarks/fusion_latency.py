@@ -85,14 +85,16 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
                     request, vector, lang, profile, translated)
         learned, encode_ms = {}, []
         if profile.ranker is not None:
+            # the translations do not depend on the depth: encoded once per query (and timed)
+            translated = language_plan.translations(SearchRequest(query=query.text), lang, lexicon)
+            text = language_plan.translated_query(profile, translated)
+            translated_vector = None
+            if text:
+                start = time.perf_counter()
+                translated_vector = encoder.encode_queries([text])[0].tolist()
+                encode_ms.append((time.perf_counter() - start) * 1000)
             for depth in depths:
                 request = SearchRequest(query=query.text, k=10, explain=False, depth=depth)
-                translated = language_plan.translations(request, lang, lexicon)
-                text = language_plan.translated_query(profile, translated)
-                start = time.perf_counter()
-                translated_vector = encoder.encode_queries([text])[0].tolist() if text else None
-                if text and depth == depths[0]:
-                    encode_ms.append((time.perf_counter() - start) * 1000)
                 names, legs = language_plan.ranker_bodies(request, vector, lang, translated,
                                                           translated_vector=translated_vector,
                                                           target=lexicon.target if lexicon is not None else None)

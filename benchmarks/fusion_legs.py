@@ -32,7 +32,7 @@ from lacl_search.core.lexicon import Lexicon, load_lexicon
 from lacl_search.core.settings import ClusterSettings
 from lacl_search.evaluation import beir, runs
 from lacl_search.serving.client import connect
-from lacl_search.serving.language_plan import translation_text
+from lacl_search.serving.language_plan import translated_knn_query, translation_text
 
 log = logging.getLogger("fusion-legs")
 LEGS = ("bm25_most", "bm25_base", "bm25_same", "bm25_other", "bm25_other_plain", "dense", "dense_translated")
@@ -55,8 +55,8 @@ def leg_bodies(text: str, lang: str | None, vector: list[float] | None, depth: i
         "bm25_other_plain": request(queries.bm25_partition_clause(text, lang, same=False))
         if lang and lexicon is not None else None,
         "dense": queries.knn_query(vector, depth) | {"_source": False} if vector is not None else None,
-        "dense_translated": queries.knn_query(translated_vector, depth, queries.filter_clauses([lexicon.target]))
-        | {"_source": False} if translated_vector is not None and lexicon is not None else None,
+        "dense_translated": translated_knn_query(translated_vector, depth, lexicon.target) | {"_source": False}
+        if translated_vector is not None and lexicon is not None else None,
     }
 
 

@@ -61,7 +61,7 @@ def _controls(grouping: bool) -> tuple:
         group = gr.Checkbox(value=grouping, visible=grouping, label="One hit per translation set (other languages "
                             "as badges)", elem_id="lacl-group")
         learned = gr.Checkbox(value=False, label="Learned fusion for hybrid (the index profile's ranker, fused in "
-                              "this process; about 2 × the server time)", elem_id="lacl-learned")
+                              "this process; about 3 × the server time)", elem_id="lacl-learned")
     return mode, weight, k, langs, prefer, group, learned
 
 

@@ -115,12 +115,14 @@ class TreeRanker:
             raise ConfigError("a ranker tree points outside its nodes or features")
         object.__setattr__(self, "_arrays", arrays)
         object.__setattr__(self, "_columns", np.asarray([FEATURES.index(f) for f in self.features]))
+        split = arrays["feature"]
+        object.__setattr__(self, "_reads_translated", any(
+            self.features[i].startswith(f"{TRANSLATED_DENSE}:") for i in np.unique(split[split >= 0])))
 
     @property
     def uses_translated_dense(self) -> bool:
         """Whether a split reads the translated dense leg (so search requests it)."""
-        split = self._arrays["feature"]  # type: ignore[attr-defined]
-        return any(self.features[i].startswith(f"{TRANSLATED_DENSE}:") for i in np.unique(split[split >= 0]))
+        return self._reads_translated  # type: ignore[attr-defined]
 
     def score(self, matrix: np.ndarray) -> np.ndarray:
         """The ensemble's output for each row of ``matrix`` (``n x len(FEATURES)``, as :func:`features` gives)."""

@@ -84,9 +84,7 @@ class AsyncSearcher:
     async def run(self, request: SearchRequest, *, vector: Sequence[float] | None = None) -> list[Hit]:
         """Execute ``request``; ``vector`` is its query embedding when already computed."""
         if plan.needs_vector(request) and vector is None:
-            if self.encoder is None:
-                raise BadInput("dense and hybrid search need an encoder")
-            vector = (await asyncio.to_thread(self.encoder.encode_queries, [request.query]))[0]
+            vector = (await self._encode([request.query]))[0]
         vector = [float(x) for x in vector] if vector is not None else []
         with translate_errors(self.index):
             if request.reranks:
@@ -95,6 +93,12 @@ class AsyncSearcher:
 
     async def close(self) -> None:
         await self.client.close()
+
+    async def _encode(self, texts: list[str]) -> list[list[float]]:
+        """Query vectors, encoded off the event loop."""
+        if self.encoder is None:
+            raise BadInput("dense and hybrid search need an encoder")
+        return (await asyncio.to_thread(self.encoder.encode_queries, texts)).tolist()
 
     async def _run(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
         lang = None if request.mode is Mode.DENSE else query_language(request)  # dense needs no language
@@ -160,11 +164,7 @@ class AsyncSearcher:
         if request.fusion is Fusion.LEARNED and not await self._server_fusion(Fusion.LEARNED):
             lexicon = await self._query_lexicon()
             text = language_plan.translated_query(profile, translated)
-            translated_vector = None
-            if text:
-                if self.encoder is None:
-                    raise BadInput("dense and hybrid search need an encoder")
-                translated_vector = (await asyncio.to_thread(self.encoder.encode_queries, [text]))[0].tolist()
+            translated_vector = (await self._encode([text]))[0] if text else None
             names, bodies = language_plan.ranker_bodies(request, vector, lang, translated,
                                                         translated_vector=translated_vector,
                                                         target=lexicon.target if lexicon is not None else None)
@@ -173,7 +173,7 @@ class AsyncSearcher:
             if not (ids := language_plan.page_ids(request, fused)):
                 return []
             fetched = await self._search(language_plan.fetch_body(request, ids, lang, translated))
-            return language_plan.learned_page(request, fused, legs, fetched)
+            return language_plan.learned_page(ids, fused, legs, fetched)
         if not await self._server_fusion(Fusion.MINMAX):
             responses = await self._msearch(language_plan.client_bodies(request, vector, lang, profile, translated))
             return language_plan.fuse_on_client(request, responses, lang, profile)

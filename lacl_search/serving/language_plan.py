@@ -136,8 +136,14 @@ def ranker_bodies(request: SearchRequest, vector: list[float], lang: str | None,
         if target is None:
             raise ValueError("the translated dense leg needs the lexicon's target language")
         names.append(fusion_ranker.TRANSLATED_DENSE)
-        bodies.append(queries.knn_query(translated_vector, n, [*filters, *queries.filter_clauses([target])]))
+        bodies.append(translated_knn_query(translated_vector, n, target, filters))
     return names, [{**body, "_source": False} for body in bodies]
+
+
+def translated_knn_query(vector: Sequence[float], size: int, target: str, filters: Sequence[dict] = ()) -> dict:
+    """The translated dense leg's request: k-NN of the encoded translations over the documents in the
+    lexicon's ``target`` language (and ``filters``)."""
+    return queries.knn_query(vector, size, [*filters, *queries.filter_clauses([target])])
 
 
 def learned_scores(names: Sequence[str], responses: list[dict], lang: str | None, profile: FusionProfile, *,
@@ -165,15 +171,15 @@ def fetch_body(request: SearchRequest, ids: Sequence[str], lang: str | None, tra
     return body
 
 
-def learned_page(request: SearchRequest, fused: dict[str, float], legs: dict[str, dict[str, float]],
+def learned_page(ids: Sequence[str], fused: dict[str, float], legs: dict[str, dict[str, float]],
                  response: dict) -> list[Hit]:
-    """The requested page in the ranker's order from the fetched documents (one deleted in between is left
-    out); ``scores`` keeps each part (``bm25``: the first lexical leg that found it; ``dense``: the query's own
-    k-NN)."""
+    """The page (``ids``, :func:`page_ids`) in the ranker's order from the fetched documents (one deleted in
+    between is left out); ``scores`` keeps each part (``bm25``: the first lexical leg that found it;
+    ``dense``: the query's own k-NN)."""
     fetched = {h.doc_id: h for h in hits(response)}
     lexical = [run for name, run in legs.items() if name.startswith("bm25_")]
     out = []
-    for doc_id in page_ids(request, fused):
+    for doc_id in ids:
         if (hit := fetched.get(doc_id)) is None:
             continue
         hit.score = fused[doc_id]

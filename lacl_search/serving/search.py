@@ -217,7 +217,7 @@ class Searcher:
             if not (ids := language_plan.page_ids(request, fused)):
                 return []
             fetched = self._search(language_plan.fetch_body(request, ids, lang, translated))
-            return language_plan.learned_page(request, fused, legs, fetched)
+            return language_plan.learned_page(ids, fused, legs, fetched)
         if not self._server_fusion(Fusion.MINMAX):
             responses = self._msearch(language_plan.client_bodies(request, vector, lang, profile, translated))
             return language_plan.fuse_on_client(request, responses, lang, profile)

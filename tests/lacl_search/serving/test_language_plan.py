@@ -115,7 +115,8 @@ def test_learned_fusion_requests_every_leg_ranks_them_and_fetches_the_page():
     fetch = language_plan.fetch_body(request, ["e", "a"], "de")
     assert fetch["query"] == {"ids": {"values": ["e", "a"]}} and fetch["size"] == 2
     assert fetch["highlight"]["highlight_query"]["bool"]["should"] == language_plan.lexical_clauses(request, "de")
-    hits = language_plan.learned_page(request, fused, legs, _response({"a": 1.0}))  # e deleted in between
+    hits = language_plan.learned_page(language_plan.page_ids(request, fused), fused, legs,
+                                      _response({"a": 1.0}))  # e deleted in between
     assert [h.doc_id for h in hits] == ["a"] and hits[0].scores == {"bm25": 3.0, "dense": 0.9, "fused": 0.0}
     with pytest.raises(ValueError, match="no ranker"):
         language_plan.learned_scores(names, responses, "de", TRAINED, covered=True)
@@ -156,5 +157,6 @@ def test_the_translated_dense_leg_is_sent_when_the_ranker_reads_it_and_the_query
     responses = [_response({"a": 3.0}), _response({}), _response({"a": 0.9}), _response({"c": 0.8})]
     fused, legs = language_plan.learned_scores(names, responses, "de", reads, covered=True)
     assert fused == {"a": 0.0, "c": 1.0} and legs["dense_translated"] == {"c": 0.8}
-    hits = language_plan.learned_page(request, fused, legs, _response({"a": 1.0, "c": 1.0}))
+    hits = language_plan.learned_page(language_plan.page_ids(request, fused), fused, legs,
+                                      _response({"a": 1.0, "c": 1.0}))
     assert [(h.doc_id, h.scores["bm25"], h.scores["dense"]) for h in hits] == [("c", None, None), ("a", 3.0, 0.9)]
