@@ -14,7 +14,8 @@ milliseconds, so on a fast index most requests take 2 or 3 ms; ``--repeats N`` t
 A profile with a learned ranker (``fusion fit --ranker``) is also timed as search runs it: its legs in one
 ``_msearch`` (ids and scores only; with the translated dense leg when the ranker reads it) and the fetch of
 the page (the sum of the two ``took``), and, apart, the client's time to compute the features and score them
-and to encode the translations.
+and to encode the translations (for a language the lexicon lacks, with a ranker fitted with induced
+translations, also the query's words and their translation: :mod:`lacl_search.core.induced`).
 ``--shards 1 2`` times force-merged copies of the index with 1 and 2 primary shards (one shard makes the
 neural-search plugin fetch and highlight every collected hit before normalising; see ``schema.DEFAULT_SHARDS``).
 """
@@ -30,7 +31,7 @@ from statistics import fmean, median
 import numpy as np
 from opensearchpy import helpers
 
-from lacl_search.core import queries
+from lacl_search.core import induced, queries
 from lacl_search.core.encoding import load_encoder
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.langid import detect_query_language
@@ -44,7 +45,7 @@ from lacl_search.serving.search import Searcher
 
 V1 = "hybrid 0.5 as in v1 (no pagination depth, k-NN k 100)"
 FUSE = "learned: client-side features + ranker (not server time)"
-ENCODE = "learned: encoding the translations, translated queries only (client, not server time)"
+ENCODE = "learned: encoding the translations (induced ones: and the words), translated queries (client time)"
 
 
 def shard_copy(client, index: str, shards: int) -> str:
@@ -67,6 +68,9 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
     ``repeats`` times; a query's time is the mean of those)."""
     searcher = Searcher(client, index=index)
     lexicon = lexicon_named(profile.lexicon)  # the profile's query translation, timed as its own method
+    table = None
+    if profile.ranker is not None and profile.ranker.induces and lexicon is not None:
+        table = induced.load_induced(lexicon, fingerprint=encoder.fingerprint(), encode=encoder.encode_queries)
     took: dict[str, list[float]] = {}
     for query, vector in zip(found, vectors, strict=True):
         lang = detect_query_language(query.text)
@@ -86,11 +90,14 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
         learned, encode_ms = {}, []
         if profile.ranker is not None:
             # the translations do not depend on the depth: encoded once per query (and timed)
+            start = time.perf_counter()
             translated = language_plan.translations(SearchRequest(query=query.text), lang, lexicon)
+            by_encoder = language_plan.induces(profile, lang, lexicon)
+            if by_encoder and (words := induced.source_words(query.text)):
+                translated = table.translate(words, encoder.encode_queries(words))
             text = language_plan.translated_query(profile, translated)
             translated_vector = None
             if text:
-                start = time.perf_counter()
                 translated_vector = encoder.encode_queries([text])[0].tolist()
                 encode_ms.append((time.perf_counter() - start) * 1000)
             for depth in depths:
@@ -112,7 +119,8 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
             for name, (request, translated, names, lines) in learned.items():
                 resp = client.msearch(body=lines)
                 start = time.perf_counter()
-                fused, _ = language_plan.learned_scores(names, resp["responses"], lang, profile, covered=covered)
+                fused, _ = language_plan.learned_scores(names, resp["responses"], lang, profile, covered=covered,
+                                                        induced=by_encoder and bool(translated))
                 ids = language_plan.page_ids(request, fused)
                 spent = (time.perf_counter() - start) * 1000
                 fetched = client.search(index=index, body=language_plan.fetch_body(request, ids, lang, translated))

@@ -4,11 +4,12 @@
 # Usage: MODEL=default [DEPTH=30] [TITLE_FIELD=title] [MONO=1] [THREADS=N] [LEXICON=ddtp] [RANKER=1] bash scripts/fit_fusion.sh [DATA=data/ddtp] [OUT=runs/fusion]
 # Needs a running cluster ($OPENSEARCH_URL). Steps: index each dev corpus with MODEL (lacl-search ingest),
 # write per-leg runs of every dev benchmark (benchmarks/fusion_legs.py; with a lexicon also the translated
-# dense leg the ranker reads), fit the weights on one half of the training languages' queries
-# (lacl-search fusion fit --half fit; languages without parallel data and the held-out descriptions are
-# never used), and score every method on the other half (and on all queries of
-# the unseen languages) with benchmarks/fusion_table.py. The profile (weights and the learned ranker of
-# `--fusion learned`, fitted on the same queries; RANKER=0 leaves it out) is written to $OUT/profile.json;
+# dense leg the ranker reads, and both translated legs with translations induced from the encoder), fit
+# the weights on one half of the training languages' queries (lacl-search fusion fit --half fit; languages
+# without parallel data and the held-out descriptions are never used), and score every method on the other
+# half (and on all queries of the unseen languages) with benchmarks/fusion_table.py. The profile (weights and
+# the learned ranker of `--fusion learned`, fitted on the same queries; RANKER=0 leaves it out) is written to
+# $OUT/profile.json;
 # `lacl-search fusion apply --index ALIAS --profile $OUT/profile.json` attaches it to an index.
 set -euo pipefail
 DATA="${1:-data/ddtp}"; OUT="${2:-runs/fusion}"; MODEL="${MODEL:-default}"; DEPTH="${DEPTH:-30}"

@@ -30,7 +30,8 @@ export OPENSEARCH_URL="$URL"
 MODEL=$(lacl-search model install --backend openvino | tail -n 1)
 lacl-search data ddtp --out "$DATA"
 # query translation for the lexical leg: word translations learned from the training languages' parallel pairs
-lacl-search fusion lexicon --parallel "$DATA/train/parallel.jsonl" --name ddtp --if-missing >/dev/null
+# and its English words encoded once, for the translations learned fusion induces for the other languages
+lacl-search fusion lexicon --parallel "$DATA/train/parallel.jsonl" --name ddtp --if-missing --model "$MODEL" >/dev/null
 lacl-search ingest --input "$DATA/quickstart/corpus.jsonl" --index "$INDEX" --id-field _id \
   --metadata-field group --no-progress
 # language-aware fusion weights fitted for this encoder on the dev benchmarks (docs/fusion.md)

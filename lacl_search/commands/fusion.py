@@ -10,7 +10,10 @@
 - ``lacl-search fusion lexicon --parallel data/ddtp/train/parallel.jsonl --name ddtp``: learn the
   query-translation lexicon (IBM Model 1 on the training languages' parallel pairs) into
   ``$LACL_HOME/lexicons/ddtp.json.gz``; leg runs made with it (``fusion_legs.py --lexicon ddtp``) give a
-  profile that names it, and search then translates queries for the other-language BM25 partition.
+  profile that names it, and search then translates queries for the other-language BM25 partition. With
+  ``--model M`` it also encodes the lexicon's English words with that encoder once, for the translations
+  learned fusion induces for the languages the lexicon lacks (:mod:`lacl_search.core.induced`; otherwise the
+  first such search does it).
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="normalise source words with Snowball stemmers before alignment [snowball]")
     lexicon.add_argument("--if-missing", action="store_true",
                          help="keep a lexicon already there when it was built the same way (re-runs)")
+    lexicon.add_argument("--model", help="also encode the lexicon's target words with this encoder (default, a "
+                                         "folder or hub id) for induced translations (kept beside the lexicon)")
     lexicon.set_defaults(func=run_lexicon)
 
 
@@ -158,13 +163,22 @@ def run_lexicon(args: argparse.Namespace) -> int:
 
     path = args.output or lexicon_path(args.name)
     stemmer = None if args.stemmer == "none" else args.stemmer
+    lexicon = None
     if args.if_missing and path.is_file():
         there = Lexicon.from_file(path)  # a damaged file is an error, not a silent keep
         if there.stemmer == stemmer and there.meta.get("iterations") == ITERATIONS:
-            sys.stdout.write(f"{path}\n")
-            return 0
-        log.info("%s was built another way (stemmer %s, %s iterations): building it again", path,
-                 there.stemmer, there.meta.get("iterations"))
-    path = fit_lexicon(args.parallel, name=args.name, langs=args.langs, stemmer=stemmer).to_file(path)
+            lexicon = there
+        else:
+            log.info("%s was built another way (stemmer %s, %s iterations): building it again", path,
+                     there.stemmer, there.meta.get("iterations"))
+    if lexicon is None:
+        lexicon = fit_lexicon(args.parallel, name=args.name, langs=args.langs, stemmer=stemmer)
+        path = lexicon.to_file(path)
+    if args.model:
+        from lacl_search.core.encoding import load_encoder
+        from lacl_search.core.induced import load_induced
+
+        encoder = load_encoder(args.model)
+        load_induced(lexicon, fingerprint=encoder.fingerprint(), encode=encoder.encode_queries)
     sys.stdout.write(f"{path}\n")
     return 0

@@ -4,7 +4,8 @@ A fitted profile's weights are one linear mix of min-max scores per query langua
 of each candidate: for every leg (BM25 in the query's language, BM25 over the other languages, dense, BM25
 over all documents when the language is unknown, and dense over the query's translations) its min-max
 score, its reciprocal rank and whether the leg found it at all, plus the profile's own fused score and a
-few facts about the query (language known, the lexicon covers it, English, how peaked the dense leg is).
+few facts about the query (language known, the lexicon covers it, English, how peaked the dense leg is, its
+translations induced from the encoder for a language the lexicon lacks: :mod:`lacl_search.core.induced`).
 Trees let the weight of a leg depend on those: e.g. a BM25 hit that dense also ranks high counts more than
 one dense ignores.
 
@@ -37,7 +38,8 @@ TRANSLATED_DENSE = "dense_translated"
 LEGS = ("bm25_same", "bm25_other", "dense", "bm25_base", TRANSLATED_DENSE)
 PER_LEG = ("mm", "rr", "found")
 FEATURES = (*(f"{leg}:{kind}" for leg in LEGS for kind in PER_LEG),
-            "profile", "lang_known", "lang_covered", "lang_en", "dense_gap")
+            "profile", "lang_known", "lang_covered", "lang_en", "dense_gap", "lang_induced")
+INDUCED = "lang_induced"  # the query's translations came from the encoder (lacl_search.core.induced), not a table
 GAP_RANK = 10  # dense_gap: the dense leg's best score minus its 10th (or last) best
 
 
@@ -48,13 +50,14 @@ def query_legs(legs: Mapping[str, Run], lang: str | None) -> dict[str, Run]:
     return {leg: legs.get(leg, {}) if leg in present else {} for leg in LEGS}
 
 
-def features(legs: Mapping[str, Run], lang: str | None, *, covered: bool,
-             weights: Sequence[float]) -> tuple[list[str], np.ndarray]:
+def features(legs: Mapping[str, Run], lang: str | None, *, covered: bool, weights: Sequence[float],
+             induced: bool = False) -> tuple[list[str], np.ndarray]:
     """The candidates (every document any leg found, sorted by id) and their feature matrix
     (``len(docs) x len(FEATURES)``, float32).
 
     ``legs``: each leg's run as returned (the query's legs only, see :func:`query_legs`); ``covered``:
-    whether the query's translations were searched (the lexicon has a table for ``lang``); ``weights``: the
+    whether the query's translations were searched (the lexicon has a table for ``lang``); ``induced``: its
+    translations were induced from the encoder instead (:mod:`lacl_search.core.induced`); ``weights``: the
     profile's weights for ``lang`` (``(same, other, dense)`` or ``(bm25, dense)``), for the ``profile``
     feature.
     """
@@ -64,7 +67,7 @@ def features(legs: Mapping[str, Run], lang: str | None, *, covered: bool,
     docs = sorted(set().union(*runs.values()))
     dense_top = [s for _, s in fusion.top_k(runs["dense"], GAP_RANK)]
     query = [float(lang is not None), float(covered and lang is not None), float(lang == "en"),
-             dense_top[0] - dense_top[-1] if dense_top else 0.0]
+             dense_top[0] - dense_top[-1] if dense_top else 0.0, float(induced and lang is not None)]
     columns = []
     for leg in LEGS:
         run = runs[leg]
@@ -118,11 +121,18 @@ class TreeRanker:
         split = arrays["feature"]
         object.__setattr__(self, "_reads_translated", any(
             self.features[i].startswith(f"{TRANSLATED_DENSE}:") for i in np.unique(split[split >= 0])))
+        object.__setattr__(self, "_induces", INDUCED in self.features)
 
     @property
     def uses_translated_dense(self) -> bool:
         """Whether a split reads the translated dense leg (so search requests it)."""
         return self._reads_translated  # type: ignore[attr-defined]
+
+    @property
+    def induces(self) -> bool:
+        """Whether it was fitted with induced translations for the languages the lexicon lacks (so search
+        induces them: :mod:`lacl_search.core.induced`)."""
+        return self._induces  # type: ignore[attr-defined]
 
     def score(self, matrix: np.ndarray) -> np.ndarray:
         """The ensemble's output for each row of ``matrix`` (``n x len(FEATURES)``, as :func:`features` gives)."""
@@ -142,11 +152,11 @@ class TreeRanker:
             node = np.where(inner, step, node)
         return a["value"][cols, node].sum(axis=1)
 
-    def fuse(self, legs: Mapping[str, Run], lang: str | None, *, covered: bool,
-             weights: Sequence[float]) -> dict[str, float]:
+    def fuse(self, legs: Mapping[str, Run], lang: str | None, *, covered: bool, weights: Sequence[float],
+             induced: bool = False) -> dict[str, float]:
         """Every candidate's learned score (``{doc_id: score}``), as :func:`fusion.min_max_fusion` gives
         the linear one."""
-        docs, matrix = features(legs, lang, covered=covered, weights=weights)
+        docs, matrix = features(legs, lang, covered=covered, weights=weights, induced=induced)
         return dict(zip(docs, self.score(matrix).tolist(), strict=True)) if docs else {}
 
     def to_dict(self) -> dict:
@@ -180,12 +190,12 @@ def _flatten(node: Mapping, nodes: dict[str, list]) -> int:
     return index
 
 
-def from_lightgbm(dump: Mapping) -> TreeRanker:
-    """A :class:`TreeRanker` from LightGBM's ``Booster.dump_model()`` of a model fitted on all
-    :data:`FEATURES` (numerical ``<=`` splits only)."""
+def from_lightgbm(dump: Mapping, features: Sequence[str] = FEATURES) -> TreeRanker:
+    """A :class:`TreeRanker` from LightGBM's ``Booster.dump_model()`` of a model fitted on the columns
+    ``features`` (of :data:`FEATURES`, in that order; numerical ``<=`` splits only)."""
     trees = []
     for info in dump["tree_info"]:
         nodes: dict[str, list] = {"feature": [], "threshold": [], "left": [], "right": [], "value": []}
         _flatten(info["tree_structure"], nodes)
         trees.append(nodes)
-    return TreeRanker(trees=tuple(trees))
+    return TreeRanker(trees=tuple(trees), features=tuple(features))

@@ -12,7 +12,10 @@ languages the lexicon does not cover, so it is fitted on that leg.
 
 :func:`fit_ranker` fits the learned fusion (:mod:`lacl_search.core.fusion_ranker`) on the same runs and
 queries, with LightGBM's LambdaMART; the queries of languages the lexicon covers are seen twice, with and
-without their translations, so the ranker also learns what an uncovered language's legs look like.
+without their translations, so the ranker also learns what an uncovered language's legs look like. Legs run
+with induced translations (``bm25_other_induced``, ``dense_translated_induced``:
+:mod:`lacl_search.core.induced`) make that second copy the induced one, as search then translates the
+languages the lexicon lacks with the encoder.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 
 Run = Mapping[str, Mapping[str, float]]
 PLAIN_OTHER = "bm25_other_plain"
+# the legs of a query translated by the encoder instead of the lexicon, and the legs they stand in for
+INDUCED_LEGS = {"bm25_other": "bm25_other_induced", fusion_ranker.TRANSLATED_DENSE: "dense_translated_induced"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,32 @@ class LegRuns:
             return self
         legs = {**self.legs, "bm25_other": self.legs[PLAIN_OTHER]}
         legs.pop(fusion_ranker.TRANSLATED_DENSE, None)
+        return dataclasses.replace(self, legs=legs)
+
+    @property
+    def has_induced(self) -> bool:
+        """Whether these legs were run with induced translations (``fusion_legs.py``, with a lexicon)."""
+        return INDUCED_LEGS["bm25_other"] in self.legs
+
+    def induced_queries(self, keep: Collection[str]) -> set[str]:
+        """The queries search translates with the encoder when the lexicon has tables for ``keep``: those of
+        another language (not the target: it has no induced legs) that got induced translations."""
+        return {qid for qid in self.legs.get(INDUCED_LEGS["bm25_other"], {})
+                if self.query_langs.get(qid) not in keep}
+
+    def induced(self, keep: Collection[str]) -> LegRuns:
+        """These runs as search has them when the lexicon translates only ``keep``: the other queries' other-
+        language BM25 leg and translated dense leg are those of their induced translations (without any, the
+        untranslated leg and no translated dense leg)."""
+        swapped = {qid for qid, lang in self.query_langs.items() if lang not in keep}
+        chosen = self.induced_queries(keep)
+        plain = self.untranslated().legs
+        legs = dict(self.legs)
+        for leg, induced in INDUCED_LEGS.items():
+            run = {q: r for q, r in self.legs.get(leg, {}).items() if q not in swapped}
+            run |= {q: r for q, r in plain.get(leg, {}).items() if q in swapped}
+            run |= {q: r for q, r in self.legs.get(induced, {}).items() if q in chosen}
+            legs[leg] = run
         return dataclasses.replace(self, legs=legs)
 
 
@@ -92,11 +123,17 @@ def rank_benchmark(bench: LegRuns, profile: FusionProfile, *, covered: Collectio
     translated in these legs, i.e. the lexicon's; none for :meth:`LegRuns.untranslated` legs)."""
     if profile.ranker is None:
         raise ValueError("the profile has no ranker (fit it with --ranker)")
+    induced: set[str] = set()
+    if profile.ranker.induces:  # search translates the languages the lexicon lacks with the encoder
+        if not bench.has_induced:
+            raise ValueError(f"{bench.name}: the ranker reads induced translations; run the legs with a lexicon")
+        induced, bench = bench.induced_queries(covered), bench.induced(covered)
     out = {}
     for qid in bench.qrels:
         lang = bench.query_langs.get(qid)
         legs = {name: leg.get(qid, {}) for name, leg in bench.legs.items()}
-        fused = profile.ranker.fuse(legs, lang, covered=lang in covered, weights=profile.weights_for(lang))
+        fused = profile.ranker.fuse(legs, lang, covered=lang in covered, weights=profile.weights_for(lang),
+                                    induced=qid in induced)
         out[qid] = dict(fusion.top_k(fused, depth))
     return out
 
@@ -163,23 +200,31 @@ RANKER_TREES = 100
 
 
 def ranker_examples(benches: Sequence[LegRuns], profile: FusionProfile, *, languages: Sequence[str],
-                    covered: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+                    covered: Sequence[str], induce: bool = False) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """The ranker's training set: per judged query of a training language (or of undetected language) its
     candidates' features (:func:`fusion_ranker.features`), their relevance, and the group sizes. Queries of a
-    ``covered`` language (the lexicon has a table for it) come twice: translated, and untranslated
-    (``bm25_other_plain``) as a language without a table."""
+    ``covered`` language (the lexicon has a table for it) come twice: translated, and as a language without a
+    table gets them: untranslated (``bm25_other_plain``), or with ``induce`` translated by the encoder
+    (:meth:`LegRuns.induced`). With ``induce`` the matrix has the ``lang_induced`` column, else not."""
     allowed, tables = set(languages), set(covered)
     matrices, labels, groups = [], [], []
     for bench in benches:
-        variants = [(bench, True)] + ([(bench.untranslated(), False)] if PLAIN_OTHER in bench.legs else [])
-        for runs, translated in variants:
+        if induce:
+            variants = [(bench.induced(tables), True, bench.induced_queries(tables)),
+                        (bench.induced(()), False, bench.induced_queries(()))]
+        else:
+            variants = [(bench, True, set())] + ([(bench.untranslated(), False, set())]
+                                                 if PLAIN_OTHER in bench.legs else [])
+        for runs, translated, induced in variants:
             for qid, qrel in bench.qrels.items():
                 lang = bench.query_langs.get(qid)
                 if (lang is not None and lang not in allowed) or (not translated and lang not in tables):
                     continue
                 legs = {name: leg.get(qid, {}) for name, leg in runs.legs.items()}
                 docs, matrix = fusion_ranker.features(legs, lang, covered=translated and lang in tables,
-                                                      weights=profile.weights_for(lang))
+                                                      weights=profile.weights_for(lang), induced=qid in induced)
+                if not induce:
+                    matrix = matrix[:, :-1]  # lang_induced is the last column
                 if not docs:
                     continue
                 matrices.append(matrix)
@@ -193,12 +238,15 @@ def ranker_examples(benches: Sequence[LegRuns], profile: FusionProfile, *, langu
 def fit_ranker(benches: Sequence[LegRuns], profile: FusionProfile, *, languages: Sequence[str],
                covered: Sequence[str] = (), trees: int = RANKER_TREES, seed: int = 1) -> fusion_ranker.TreeRanker:
     """Fit the learned fusion on ``benches`` (legs cut to the serving depth) with ``profile``'s weights as a
-    feature; ``covered``: the languages the profile's lexicon translates."""
+    feature; ``covered``: the languages the profile's lexicon translates. When every benchmark's legs have
+    induced translations, the ranker is fitted with them (and search then induces them)."""
     import lightgbm  # fitting only: search evaluates the exported trees with numpy
 
-    matrix, labels, groups = ranker_examples(benches, profile, languages=languages, covered=covered)
-    data = lightgbm.Dataset(matrix, labels, group=groups, feature_name=[f.replace(":", "_") for f in
-                                                                        fusion_ranker.FEATURES])
+    induce = bool(benches) and all(bench.has_induced for bench in benches)
+    names = fusion_ranker.FEATURES if induce else fusion_ranker.FEATURES[:-1]
+    matrix, labels, groups = ranker_examples(benches, profile, languages=languages, covered=covered, induce=induce)
+    data = lightgbm.Dataset(matrix, labels, group=groups, feature_name=[f.replace(":", "_") for f in names])
     booster = lightgbm.train({**RANKER_PARAMS, "seed": seed}, data, num_boost_round=trees)
-    log.info("ranker: %d trees on %d queries (%d candidates)", trees, len(groups), len(labels))
-    return fusion_ranker.from_lightgbm(booster.dump_model())
+    log.info("ranker: %d trees on %d queries (%d candidates)%s", trees, len(groups), len(labels),
+             ", induced translations for the languages the lexicon lacks" if induce else "")
+    return fusion_ranker.from_lightgbm(booster.dump_model(), names)

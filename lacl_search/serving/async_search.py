@@ -12,6 +12,9 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from lacl_search.core import induced
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.lexicon import Lexicon
 from lacl_search.core.request import SearchRequest
@@ -76,6 +79,7 @@ class AsyncSearcher:
         self._fusion_side = check_fusion_side(fusion_side)
         self._pipelines: set[str] = set()
         self._stored_parts: tuple[FusionProfile | None, Lexicon | None] | None = None
+        self._induced: dict[str, induced.InducedLexicon] = {}  # by lexicon name, loaded on first use
 
     async def search(self, query: str, **options: object) -> list[Hit]:
         """Search ``query``; ``options`` are the other fields of :class:`SearchRequest` (see ``Searcher.search``)."""
@@ -158,18 +162,33 @@ class AsyncSearcher:
         """The searcher's lexicon, else the one the index's profile names."""
         return self._lexicon or (await self._stored())[1]
 
+    async def _induced_lexicon(self, lexicon: Lexicon) -> induced.InducedLexicon:
+        """The encoder's translations over ``lexicon``'s target words, loaded (or encoded once) off the loop."""
+        if lexicon.name not in self._induced:
+            encoder = self.encoder
+            if encoder is None:
+                raise BadInput("dense and hybrid search need an encoder")
+            self._induced[lexicon.name] = await asyncio.to_thread(
+                induced.load_induced, lexicon, fingerprint=encoder.fingerprint(), encode=encoder.encode_queries)
+        return self._induced[lexicon.name]
+
     async def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
                                profile: FusionProfile) -> list[Hit]:
         translated = await self._translations(request, lang)
         if request.fusion is Fusion.LEARNED and not await self._server_fusion(Fusion.LEARNED):
             lexicon = await self._query_lexicon()
+            by_encoder = language_plan.induces(profile, lang, lexicon)
+            if by_encoder and (words := induced.source_words(request.query)):
+                table = await self._induced_lexicon(lexicon)
+                translated = table.translate(words, np.asarray(await self._encode(words)))
             text = language_plan.translated_query(profile, translated)
             translated_vector = (await self._encode([text]))[0] if text else None
             names, bodies = language_plan.ranker_bodies(request, vector, lang, translated,
                                                         translated_vector=translated_vector,
                                                         target=lexicon.target if lexicon is not None else None)
             fused, legs = language_plan.learned_scores(names, await self._msearch(bodies), lang, profile,
-                                                       covered=language_plan.covered(lang, lexicon))
+                                                       covered=language_plan.covered(lang, lexicon),
+                                                       induced=by_encoder and bool(translated))
             if not (ids := language_plan.page_ids(request, fused)):
                 return []
             fetched = await self._search(language_plan.fetch_body(request, ids, lang, translated))

@@ -15,7 +15,8 @@ every leg's hits, which a ``hybrid`` query does not return. All legs are request
 ids and scores only (:func:`ranker_bodies`), with one more when the ranker reads it and the query was
 translated: k-NN of the encoded translations over the target language's documents; the ranker scores the
 candidates (:func:`learned_scores`), and only the page's documents are fetched (:func:`fetch_body`,
-:func:`learned_page`).
+:func:`learned_page`). A ranker fitted with induced translations (:mod:`lacl_search.core.induced`) has the
+query of a language the lexicon lacks translated by the encoder instead (:func:`induces`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ def translations(request: SearchRequest, lang: str | None, lexicon: Lexicon | No
 def covered(lang: str | None, lexicon: Lexicon | None) -> bool:
     """Whether a query of ``lang`` is translated (the lexicon has a table for it): a ranker feature."""
     return lexicon is not None and lang is not None and lang in lexicon.tables
+
+
+def induces(profile: FusionProfile, lang: str | None, lexicon: Lexicon | None) -> bool:
+    """Whether learned fusion translates this query with the encoder: the profile's ranker was fitted with
+    induced translations, and the lexicon has no table for the (known, non-target) language."""
+    return (profile.ranker is not None and profile.ranker.induces and lexicon is not None and lang is not None
+            and lang != lexicon.target and lang not in lexicon.tables)
 
 
 def lexical_clauses(request: SearchRequest, lang: str | None, translated: Translations = ()) -> list[dict]:
@@ -147,14 +155,15 @@ def translated_knn_query(vector: Sequence[float], size: int, target: str, filter
 
 
 def learned_scores(names: Sequence[str], responses: list[dict], lang: str | None, profile: FusionProfile, *,
-                   covered: bool) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+                   covered: bool, induced: bool = False) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """The ranker's score of every candidate of :func:`ranker_bodies`' answers (``names``: its legs;
-    ``covered``: the query was translated), and the legs' runs by name."""
+    ``covered``: the query was translated by the lexicon; ``induced``: by the encoder), and the legs' runs by
+    name."""
     if profile.ranker is None:
         raise ValueError("the profile has no ranker")
     runs, _ = leg_runs(responses)
     legs = dict(zip(names, runs, strict=True))
-    fused = profile.ranker.fuse(legs, lang, covered=covered, weights=profile.weights_for(lang))
+    fused = profile.ranker.fuse(legs, lang, covered=covered, weights=profile.weights_for(lang), induced=induced)
     return fused, legs
 
 

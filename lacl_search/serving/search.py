@@ -15,8 +15,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 from opensearchpy import OpenSearch
 
+from lacl_search.core import induced
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.langid import detect_query_language
 from lacl_search.core.lexicon import Lexicon
@@ -97,6 +99,7 @@ class Searcher:
         self._client_fused: set[Fusion] = set()
         # the index's fusion profile and lexicon, looked up once, on the first search that needs them
         self._stored_parts: tuple[FusionProfile | None, Lexicon | None] | None = None
+        self._induced: dict[str, induced.InducedLexicon] = {}  # by lexicon name, loaded on first use
 
     # ------------------------------------------------------------------------------- public API
     def search(self, query: str, **options: object) -> list[Hit]:
@@ -203,17 +206,31 @@ class Searcher:
         """The searcher's lexicon, else the one the index's profile names."""
         return self._lexicon or self._stored()[1]
 
+    def _induced_lexicon(self, lexicon: Lexicon) -> induced.InducedLexicon:
+        """The encoder's translations over ``lexicon``'s target words (vectors encoded once, then read)."""
+        if lexicon.name not in self._induced:
+            encoder = self.encoder
+            if encoder is None:
+                raise BadInput("dense and hybrid search need an encoder")
+            self._induced[lexicon.name] = induced.load_induced(lexicon, fingerprint=encoder.fingerprint(),
+                                                               encode=encoder.encode_queries)
+        return self._induced[lexicon.name]
+
     def _language_hybrid(self, request: SearchRequest, vector: list[float], lang: str | None,
                          profile: FusionProfile) -> list[Hit]:
         translated = self._translations(request, lang)
         if request.fusion is Fusion.LEARNED and not self._server_fusion(Fusion.LEARNED):
             lexicon = self._query_lexicon()
+            by_encoder = language_plan.induces(profile, lang, lexicon)
+            if by_encoder and (words := induced.source_words(request.query)):
+                translated = self._induced_lexicon(lexicon).translate(words, np.asarray(self._encode(words)))
             text = language_plan.translated_query(profile, translated)
             names, bodies = language_plan.ranker_bodies(
                 request, vector, lang, translated, translated_vector=self._encode([text])[0] if text else None,
                 target=lexicon.target if lexicon is not None else None)
             fused, legs = language_plan.learned_scores(names, self._msearch(bodies), lang, profile,
-                                                       covered=language_plan.covered(lang, lexicon))
+                                                       covered=language_plan.covered(lang, lexicon),
+                                                       induced=by_encoder and bool(translated))
             if not (ids := language_plan.page_ids(request, fused)):
                 return []
             fetched = self._search(language_plan.fetch_body(request, ids, lang, translated))

@@ -220,6 +220,7 @@ def test_learned_fusion_checkbox_uses_the_profile_ranker(browser, os_client, ind
     _ingest(os_client, index_name, default_encoder, CORPUS)
     shipped = FusionProfile.from_json((REPO_ROOT / "configs/fusion/multilingual-e5-small-q4.json").read_text())
     assert shipped.ranker is not None and shipped.ranker.uses_translated_dense  # the translated dense leg too
+    assert shipped.ranker.induces  # and induced translations for the languages the lexicon lacks
     assert profiles.attach(os_client, index_name, shipped)
     with _serve({"default": Searcher(os_client, index=index_name, encoder=default_encoder)}, index_name) as url:
         page = browser.new_page()

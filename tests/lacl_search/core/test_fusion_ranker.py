@@ -15,12 +15,12 @@ LEGS = {"bm25_same": {"a": 2.0, "b": 1.0}, "bm25_other": {"c": 4.0},
 def test_features_golden():
     docs, matrix = features(LEGS, "de", covered=True, weights=(0.2, 0.3, 0.5))
     assert docs == ["a", "b", "c", "d", "e"]  # bm25_base is not a leg of a query with a language: z is no candidate
-    #  same: mm rr found | other | dense | base | translated dense | profile | known covered en gap
-    golden = [[1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0.7, 1, 1, 0, 0.4],
-              [0, 0.5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 1, 1, 0, 0.4],
-              [0, 0, 0, 1, 1, 1, 0.5, 0.5, 1, 0, 0, 0, 1, 1, 1, 0.55, 1, 1, 0, 0.4],
-              [0, 0, 0, 0, 0, 0, 0, 1 / 3, 1, 0, 0, 0, 0, 0, 0, 0.0, 1, 1, 0, 0.4],
-              [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5, 1, 0.0, 1, 1, 0, 0.4]]
+    #  same: mm rr found | other | dense | base | translated dense | profile | known covered en gap induced
+    golden = [[1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0.7, 1, 1, 0, 0.4, 0],
+              [0, 0.5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 1, 1, 0, 0.4, 0],
+              [0, 0, 0, 1, 1, 1, 0.5, 0.5, 1, 0, 0, 0, 1, 1, 1, 0.55, 1, 1, 0, 0.4, 0],
+              [0, 0, 0, 0, 0, 0, 0, 1 / 3, 1, 0, 0, 0, 0, 0, 0, 0.0, 1, 1, 0, 0.4, 0],
+              [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.5, 1, 0.0, 1, 1, 0, 0.4, 0]]
     assert matrix.shape == (5, len(FEATURES)) and matrix.dtype == np.float32
     np.testing.assert_allclose(matrix, np.asarray(golden, dtype=np.float32), atol=1e-6)
 
@@ -33,6 +33,21 @@ def test_features_of_a_query_of_unknown_language_use_plain_bm25():
     query = matrix[:, FEATURES.index("lang_known"):FEATURES.index("lang_en") + 1]
     assert not query.any()  # not known, so not covered either
     assert features({}, "de", covered=False, weights=(0.2, 0.3, 0.5))[1].shape == (0, len(FEATURES))
+
+
+def test_the_induced_flag_is_set_for_a_query_of_known_language_only():
+    column = FEATURES.index("lang_induced")
+    assert column == len(FEATURES) - 1  # fit_ranker drops it as the last column when the legs have no induction
+    _, matrix = features(LEGS, "cs", covered=False, weights=(0.2, 0.3, 0.5), induced=True)
+    assert (matrix[:, column] == 1).all() and not matrix[:, FEATURES.index("lang_covered")].any()
+    _, unknown = features(LEGS, None, covered=False, weights=(0.5, 0.5), induced=True)
+    assert not unknown[:, column].any()
+
+
+def test_a_ranker_induces_when_it_was_fitted_with_the_induced_flag():
+    assert TreeRanker(trees=(_tree("dense:mm", 0.5, 0, 1),)).induces  # all FEATURES: fitted with it
+    older = TreeRanker(trees=(_tree("dense:mm", 0.5, 0, 1),), features=FEATURES[:-1])
+    assert not older.induces and older.fuse(LEGS, "de", covered=True, weights=(0.2, 0.3, 0.5))["a"] == 1
 
 
 def _tree(feature, threshold, low, high):

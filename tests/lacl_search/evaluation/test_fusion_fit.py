@@ -180,3 +180,56 @@ def test_the_ranker_learns_the_translated_dense_leg_which_untranslated_copies_la
     assert ranker.uses_translated_dense  # so search sends the leg
     learned = rank_benchmark(test, dataclasses.replace(profile, ranker=ranker), covered=["de"])
     assert all(max(run, key=run.get) == f"r{q[1:]}" for q, run in learned.items())
+
+
+def test_induced_legs_stand_in_for_the_languages_the_lexicon_lacks():
+    """Golden: with tables for ``keep``, a query of another language has its induced legs (or, without any,
+    the untranslated leg and no translated dense leg); English and covered queries keep theirs."""
+    legs = {"bm25_other": {"de": {"t": 1.0}, "cs": {"p": 1.0}, "en": {"e": 1.0}, "pl": {"p2": 1.0}},
+            "bm25_other_plain": {"de": {"p": 1.0}, "cs": {"p": 1.0}, "en": {"e": 1.0}, "pl": {"p2": 1.0}},
+            "dense_translated": {"de": {"td": 1.0}},
+            "bm25_other_induced": {"de": {"i": 1.0}, "cs": {"i": 2.0}},
+            "dense_translated_induced": {"de": {"id": 1.0}, "cs": {"id": 2.0}}}
+    bench = LegRuns("b", legs, {"de": "de", "cs": "cs", "en": "en", "pl": "pl"},
+                    {q: {"x": 1} for q in ("de", "cs", "en", "pl")})
+    assert bench.has_induced
+    assert bench.induced_queries(["de"]) == {"cs"} and bench.induced_queries(()) == {"de", "cs"}
+    covered = bench.induced(["de"]).legs
+    assert covered["bm25_other"] == {"de": {"t": 1.0}, "cs": {"i": 2.0}, "en": {"e": 1.0}, "pl": {"p2": 1.0}}
+    assert covered["dense_translated"] == {"de": {"td": 1.0}, "cs": {"id": 2.0}}
+    none = bench.induced(()).legs  # as if no language had a table: the training copy of covered queries
+    assert none["bm25_other"] == {"de": {"i": 1.0}, "cs": {"i": 2.0}, "en": {"e": 1.0}, "pl": {"p2": 1.0}}
+    assert none["dense_translated"] == {"de": {"id": 1.0}, "cs": {"id": 2.0}}
+    assert not LegRuns("b", {"bm25_other": {}}, {}, {}).has_induced
+
+
+def _induced_first(n: int, seed: int, lang: str) -> LegRuns:
+    """Queries of ``lang`` whose judged document only the translated dense leg of their induced translations
+    ranks first (the lexicon's own translations, for German, find nothing better than dense)."""
+    import random
+
+    rng = random.Random(seed)
+    legs: dict = {name: {} for name in ("bm25_same", "bm25_other", "bm25_other_plain", "dense", "dense_translated",
+                                        "bm25_other_induced", "dense_translated_induced")}
+    for i in range(n):
+        q = f"q{i}"
+        legs["bm25_same"][q] = {f"b{i}": 10 + rng.random(), f"c{i}": 1.0}
+        legs["dense"][q] = {f"a{i}": 0.9, f"e{i}": 0.8, f"r{i}": 0.5 + rng.random() / 10}
+        legs["dense_translated"][q] = {f"a{i}": 0.8}
+        legs["dense_translated_induced"][q] = {f"r{i}": 0.8 + rng.random() / 10, f"a{i}": 0.7}
+        legs["bm25_other"][q] = legs["bm25_other_plain"][q] = legs["bm25_other_induced"][q] = {f"o{i}": 3.0}
+    return LegRuns(lang, legs, {f"q{i}": lang for i in range(n)}, {f"q{i}": {f"r{i}": 1} for i in range(n)})
+
+
+def test_the_ranker_fitted_with_induced_copies_uses_them_for_a_language_without_a_table():
+    train, test = _induced_first(300, seed=1, lang="de"), _induced_first(50, seed=2, lang="cs")
+    profile = fit_profile([train], languages=["de"], encoder_fingerprint="f", step=0.5, min_queries=1)
+    ranker = fit_ranker([train], profile, languages=["de"], covered=["de"], trees=20)
+    assert ranker.induces and ranker.features[-1] == "lang_induced"
+    learned = rank_benchmark(test, dataclasses.replace(profile, ranker=ranker), covered=["de"])
+    assert all(max(run, key=run.get) == f"r{q[1:]}" for q, run in learned.items())  # Czech: induced legs
+    plain = {k: v for k, v in train.legs.items() if not k.endswith("_induced")}
+    older = fit_ranker([dataclasses.replace(train, legs=plain)], profile, languages=["de"], covered=["de"], trees=5)
+    assert not older.induces and "lang_induced" not in older.features
+    with pytest.raises(ValueError, match="run the legs with a lexicon"):
+        rank_benchmark(dataclasses.replace(test, legs=plain), dataclasses.replace(profile, ranker=ranker))

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from lacl_search import cli
@@ -86,3 +87,21 @@ def test_lexicon_command_writes_the_named_file(tmp_path, monkeypatch, capsys, ca
     assert cli.main(["fusion", "lexicon", "--parallel", str(tmp_path / "nothing.jsonl")]) != 0
     assert [r.getMessage().split(":")[0] for r in caplog.records if r.levelname == "ERROR"] == \
         ["parallel file not found"]
+
+
+def test_lexicon_command_encodes_the_vocabulary_for_induced_translations_with_model(tmp_path, monkeypatch):
+    from lacl_search.core.encoding import load_encoder
+    from lacl_search.core.induced import vectors_path, vocabulary
+    from tests.tiny_encoder import build_tiny_encoder
+
+    monkeypatch.setenv("LACL_HOME", str(tmp_path / "home"))
+    model = build_tiny_encoder(seed=3).save_pretrained(tmp_path / "tiny")
+    rows = [{"source": " ".join(e), "target": " ".join(f), "lang": "de", "kind": "short"} for f, e in PAIRS]
+    argv = ["fusion", "lexicon", "--parallel", str(_parallel(tmp_path, rows)), "--name", "toy", "--if-missing"]
+    assert cli.main(argv) == 0
+    lexicon = Lexicon.from_file(tmp_path / "home" / "lexicons" / "toy.json.gz")
+    fingerprint = load_encoder(str(model)).fingerprint()
+    assert not vectors_path(lexicon, fingerprint).exists()
+    assert cli.main([*argv, "--model", str(model)]) == 0  # the lexicon kept, its words encoded
+    vectors = np.load(vectors_path(lexicon, fingerprint))
+    assert vectors.shape == (len(vocabulary(lexicon)), 32) and len(vocabulary(lexicon)) > 0

@@ -173,7 +173,7 @@ def test_learned_fusion_sends_the_translated_dense_leg_when_its_ranker_reads_it(
     split = {"feature": [FEATURES.index("dense_translated:found"), -1, -1], "threshold": [0.5, 0, 0],
              "left": [1, 0, 0], "right": [2, 0, 0], "value": [0.0, 0.0, 1.0]}
     profile = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.0, 0.0, 1.0)},
-                            ranker=TreeRanker(trees=(split,)))
+                            ranker=TreeRanker(trees=(split,), features=FEATURES[:-1]))  # fitted without induction
     assert profiles.attach(os_client, index_name, profile)
     lexicon = Lexicon(name="toy", target="en", tables={"de": {"bibliothek": (("library", 0.9),),
                                                               "dokumente": (("documents", 0.8),)}})
@@ -192,6 +192,57 @@ def test_learned_fusion_sends_the_translated_dense_leg_when_its_ranker_reads_it(
         searcher = AsyncSearcher(make_async_client(settings), index=index_name, encoder=tiny, lexicon=lexicon)
         try:
             return [h.doc_id for h in await searcher.search(query, **options)]
+        finally:
+            await searcher.close()
+
+    assert asyncio.run(run()) == [h.doc_id for h in hits]
+
+
+def test_learned_fusion_induces_translations_for_a_language_the_lexicon_lacks(opensearch_url, os_client, index_name,
+                                                                             tmp_path, monkeypatch):
+    """A ranker fitted with induced translations: a query in a language without a table is translated by the
+    encoder (its word ``xml`` is a vocabulary word, so it translates to itself), the translated dense leg is
+    sent for it and the ranker sees ``lang_induced``; a covered language's query is not induced; the
+    vocabulary's vectors are encoded once into the cache; both searchers."""
+    import asyncio
+    import dataclasses
+
+    from lacl_search.core.fusion_ranker import FEATURES, TreeRanker
+    from lacl_search.core.induced import vectors_path
+    from lacl_search.core.lexicon import Lexicon
+    from lacl_search.core.settings import ClusterSettings
+    from lacl_search.serving.async_search import AsyncSearcher, make_async_client
+
+    monkeypatch.setenv("LACL_HOME", str(tmp_path))
+    tiny = build_tiny_encoder(seed=3).eval()
+    load_documents(os_client, index_name, tiny, beir.iter_corpus(FIXTURES / "beir-mini"),
+                   options=LoadOptions(model_name="tiny"))
+    english = {d.doc_id for d in beir.iter_corpus(FIXTURES / "beir-mini") if d.lang == "en"}
+
+    def split(feature: str) -> dict:
+        return {"feature": [FEATURES.index(feature), -1, -1], "threshold": [0.5, 0, 0], "left": [1, 0, 0],
+                "right": [2, 0, 0], "value": [0.0, 0.0, 1.0]}
+
+    ranker = TreeRanker(trees=(split("dense_translated:found"), split("lang_induced")))
+    profile = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.0, 0.0, 1.0)},
+                            ranker=ranker)
+    assert ranker.induces and profiles.attach(os_client, index_name, profile)
+    lexicon = Lexicon(name="toy", target="en", tables={"de": {"xml": (("xml", 1.0),)}})
+    options = dict(mode="hybrid", k=len(english) + 2, fusion="learned")
+    searcher = Searcher(os_client, index=index_name, encoder=tiny, lexicon=lexicon)
+    hits = searcher.search("XML", query_lang="cs", **options)
+    assert vectors_path(lexicon, tiny.fingerprint()).is_file()
+    lead = [h.doc_id for h in hits if h.scores["fused"] == 2.0]  # found by the induced leg, and induced
+    assert set(lead) == english and [h.doc_id for h in hits[: len(lead)]] == lead
+    assert all(h.scores["fused"] == 1.0 for h in hits[len(lead):]) and len(hits) > len(lead)
+    covered = searcher.search("XML", query_lang="de", **options)  # the table translates it: not induced
+    assert max(h.scores["fused"] for h in covered) == 1.0
+
+    async def run() -> list[str]:
+        settings = dataclasses.replace(ClusterSettings.from_env(), url=opensearch_url)
+        searcher = AsyncSearcher(make_async_client(settings), index=index_name, encoder=tiny, lexicon=lexicon)
+        try:
+            return [h.doc_id for h in await searcher.search("XML", query_lang="cs", **options)]
         finally:
             await searcher.close()
 

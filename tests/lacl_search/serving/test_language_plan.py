@@ -160,3 +160,23 @@ def test_the_translated_dense_leg_is_sent_when_the_ranker_reads_it_and_the_query
     hits = language_plan.learned_page(language_plan.page_ids(request, fused), fused, legs,
                                       _response({"a": 1.0, "c": 1.0}))
     assert [(h.doc_id, h.scores["bm25"], h.scores["dense"]) for h in hits] == [("c", None, None), ("a", 3.0, 0.9)]
+
+
+def test_learned_fusion_induces_translations_only_where_its_ranker_was_fitted_with_them_and_no_table_exists():
+    import dataclasses
+
+    from lacl_search.core.fusion_ranker import FEATURES, TreeRanker
+    from lacl_search.core.lexicon import Lexicon
+
+    split = {"feature": [0, -1, -1], "threshold": [0.5, 0, 0], "left": [1, 0, 0], "right": [2, 0, 0],
+             "value": [0, 0.0, 1.0]}
+    fitted = dataclasses.replace(TRAINED, ranker=TreeRanker(trees=(split,)))
+    older = dataclasses.replace(TRAINED, ranker=TreeRanker(trees=(split,), features=FEATURES[:-1]))
+    lexicon = Lexicon(name="toy", target="en", tables={"de": {"bild": (("image", 1.0),)}})
+    assert language_plan.induces(fitted, "cs", lexicon)
+    assert not language_plan.induces(fitted, "de", lexicon)  # the table translates it
+    assert not language_plan.induces(fitted, "en", lexicon)  # the target language
+    assert not language_plan.induces(fitted, None, lexicon)  # no language
+    assert not language_plan.induces(fitted, "cs", None)  # no lexicon: no vocabulary to translate into
+    assert not language_plan.induces(older, "cs", lexicon)  # fitted without induced translations
+    assert not language_plan.induces(TRAINED, "cs", lexicon)  # no ranker
