@@ -37,9 +37,9 @@ Run = Mapping[str, float]
 TRANSLATED_DENSE = "dense_translated"
 LEGS = ("bm25_same", "bm25_other", "dense", "bm25_base", TRANSLATED_DENSE)
 PER_LEG = ("mm", "rr", "found")
-FEATURES = (*(f"{leg}:{kind}" for leg in LEGS for kind in PER_LEG),
-            "profile", "lang_known", "lang_covered", "lang_en", "dense_gap", "lang_induced")
 INDUCED = "lang_induced"  # the query's translations came from the encoder (lacl_search.core.induced), not a table
+FEATURES = (*(f"{leg}:{kind}" for leg in LEGS for kind in PER_LEG),
+            "profile", "lang_known", "lang_covered", "lang_en", "dense_gap", INDUCED)
 GAP_RANK = 10  # dense_gap: the dense leg's best score minus its 10th (or last) best
 
 

@@ -77,12 +77,12 @@ class InducedLexicon:
         one is at least :data:`MIN_SIMILARITY` (at most :data:`TOP`), sharing weight 1 in proportion to their
         similarity; summed over the words, scaled by ``min(1, MAX_TRANSLATED_WORDS / translated words)`` as the
         lexicon does, heaviest first, at most :data:`MAX_TERMS`."""
-        if not words:
+        if not words or not self.vocabulary:
             return ()
         queries = np.asarray(word_vectors, dtype=np.float32)
         queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         similarity = queries @ self.vectors.T
-        top = min(TOP, similarity.shape[1])
+        top = min(TOP, len(self.vocabulary))
         candidates = np.argpartition(-similarity, top - 1, axis=1)[:, :top]  # the top ones, unordered: O(n)
         per_word = []
         for row, found in zip(similarity, candidates, strict=True):
@@ -111,6 +111,8 @@ def load_induced(lexicon: Lexicon, *, fingerprint: str,
     """The induced lexicon over ``lexicon``'s target words for one encoder: its vectors read from
     :func:`vectors_path`, or encoded with ``encode`` (the encoder's query encoding) and written there once."""
     words = vocabulary(lexicon)
+    if not words:  # nothing to translate into
+        return InducedLexicon(lexicon.target, words, np.zeros((0, 0), dtype=np.float32))
     path = vectors_path(lexicon, fingerprint)
     vectors = np.load(path) if path.is_file() else None
     if vectors is None or vectors.shape[0] != len(words):

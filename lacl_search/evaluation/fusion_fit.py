@@ -224,7 +224,7 @@ def ranker_examples(benches: Sequence[LegRuns], profile: FusionProfile, *, langu
                 docs, matrix = fusion_ranker.features(legs, lang, covered=translated and lang in tables,
                                                       weights=profile.weights_for(lang), induced=qid in induced)
                 if not induce:
-                    matrix = matrix[:, :-1]  # lang_induced is the last column
+                    matrix = np.delete(matrix, fusion_ranker.FEATURES.index(fusion_ranker.INDUCED), axis=1)
                 if not docs:
                     continue
                 matrices.append(matrix)
@@ -243,7 +243,7 @@ def fit_ranker(benches: Sequence[LegRuns], profile: FusionProfile, *, languages:
     import lightgbm  # fitting only: search evaluates the exported trees with numpy
 
     induce = bool(benches) and all(bench.has_induced for bench in benches)
-    names = fusion_ranker.FEATURES if induce else fusion_ranker.FEATURES[:-1]
+    names = tuple(f for f in fusion_ranker.FEATURES if induce or f != fusion_ranker.INDUCED)
     matrix, labels, groups = ranker_examples(benches, profile, languages=languages, covered=covered, induce=induce)
     data = lightgbm.Dataset(matrix, labels, group=groups, feature_name=[f.replace(":", "_") for f in names])
     booster = lightgbm.train({**RANKER_PARAMS, "seed": seed}, data, num_boost_round=trees)

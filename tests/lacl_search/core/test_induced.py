@@ -72,5 +72,8 @@ def test_vectors_are_encoded_once_per_encoder_and_read_back(tmp_path, monkeypatc
     np.testing.assert_array_equal(again.vectors, first.vectors)
     load_induced(LEXICON, fingerprint="another-encoder", encode=encode)  # other vectors, other file
     assert calls == [4, 4]
+    empty = Lexicon(name="empty", target="en", tables={"de": {"und": (("and", 1.0),)}})  # a stop word only
+    assert load_induced(empty, fingerprint="f", encode=encode).translate(["und"], [[1.0, 0.0]]) == ()
+    assert calls == [4, 4]  # nothing encoded for an empty vocabulary
     with pytest.raises(ValueError, match="4 vocabulary words but 3 vectors"):
         InducedLexicon("en", first.vocabulary, first.vectors[:3])
