@@ -116,7 +116,7 @@ def load_induced(lexicon: Lexicon, *, fingerprint: str,
     path = vectors_path(lexicon, fingerprint)
     vectors = np.load(path) if path.is_file() else None
     if vectors is None or vectors.shape[0] != len(words):
-        log.info("encoding the %d words of lexicon %r's vocabulary once for induced translations (%s)",
+        log.info("encoding the %d target words of lexicon %s once, for induced translations (%s)",
                  len(words), lexicon.name, path)
         vectors = np.asarray(encode(list(words)), dtype=np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
