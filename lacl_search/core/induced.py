@@ -19,7 +19,9 @@ queries (translated by the encoder as if the lexicon lacked them) and learns how
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -102,26 +104,36 @@ class InducedLexicon:
 
 
 def vectors_path(lexicon: Lexicon, fingerprint: str) -> Path:
-    """Where the vocabulary's vectors under the encoder with ``fingerprint`` are kept, beside the lexicon."""
-    return lexicon_path(lexicon.name).with_name(f"{lexicon.name}.induced-{fingerprint}.npy")
+    """Where the vocabulary's vectors under the encoder with ``fingerprint`` are kept, beside the lexicon (the
+    name also carries a digest of the vocabulary: a lexicon built again with other words gets new vectors)."""
+    digest = hashlib.sha1("\n".join(vocabulary(lexicon)).encode()).hexdigest()[:12]
+    return lexicon_path(lexicon.name).with_name(f"{lexicon.name}.induced-{fingerprint}-{digest}.npy")
 
 
 def load_induced(lexicon: Lexicon, *, fingerprint: str,
                  encode: Callable[[list[str]], np.ndarray]) -> InducedLexicon:
     """The induced lexicon over ``lexicon``'s target words for one encoder: its vectors read from
-    :func:`vectors_path`, or encoded with ``encode`` (the encoder's query encoding) and written there once."""
+    :func:`vectors_path`, or encoded with ``encode`` (the encoder's query encoding) and written there once
+    (a damaged file is encoded again; the vectors of the lexicon's older vocabularies are removed)."""
     words = vocabulary(lexicon)
     if not words:  # nothing to translate into
         return InducedLexicon(lexicon.target, words, np.zeros((0, 0), dtype=np.float32))
     path = vectors_path(lexicon, fingerprint)
-    vectors = np.load(path) if path.is_file() else None
-    if vectors is None or vectors.shape[0] != len(words):
+    vectors = None
+    if path.is_file():
+        try:
+            vectors = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            log.warning("%s is damaged (%s): encoding the vocabulary again", path, exc)
+    if vectors is None or vectors.ndim != 2 or vectors.shape[0] != len(words):
         log.info("encoding the %d target words of lexicon %s once, for induced translations (%s)",
                  len(words), lexicon.name, path)
         vectors = np.asarray(encode(list(words)), dtype=np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
+        for older in path.parent.glob(f"{lexicon.name}.induced-{fingerprint}-*.npy"):
+            if not older.name.endswith(".tmp.npy"):  # another writer's file in progress stays
+                older.unlink(missing_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")  # one writer's file, renamed in one step
         np.save(tmp, vectors)
         tmp.replace(path)
     return InducedLexicon(lexicon.target, words, np.asarray(vectors, dtype=np.float32))

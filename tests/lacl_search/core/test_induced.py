@@ -75,5 +75,14 @@ def test_vectors_are_encoded_once_per_encoder_and_read_back(tmp_path, monkeypatc
     empty = Lexicon(name="empty", target="en", tables={"de": {"und": (("and", 1.0),)}})  # a stop word only
     assert load_induced(empty, fingerprint="f", encode=encode).translate(["und"], [[1.0, 0.0]]) == ()
     assert calls == [4, 4]  # nothing encoded for an empty vocabulary
+    path = vectors_path(LEXICON, tiny.fingerprint())
+    path.write_bytes(b"not an array")  # damaged (a crash mid-write elsewhere, a full disk): encoded again
+    np.testing.assert_array_equal(load_induced(LEXICON, fingerprint=tiny.fingerprint(), encode=encode).vectors,
+                                  first.vectors)
+    assert calls == [4, 4, 4]
+    bigger = Lexicon(name="toy", target="en", tables={**LEXICON.tables, "it": {"gioco": (("gaming", 1.0),)}})
+    assert vectors_path(bigger, tiny.fingerprint()) != path  # another vocabulary, other vectors
+    load_induced(bigger, fingerprint=tiny.fingerprint(), encode=encode)
+    assert calls == [4, 4, 4, 5] and not path.exists()  # the older vocabulary's file is gone
     with pytest.raises(ValueError, match="4 vocabulary words but 3 vectors"):
         InducedLexicon("en", first.vocabulary, first.vectors[:3])
