@@ -92,8 +92,7 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
             # the translations do not depend on the depth: encoded once per query (and timed)
             start = time.perf_counter()
             translated = language_plan.translations(SearchRequest(query=query.text), lang, lexicon)
-            by_encoder = language_plan.induces(profile, lang, lexicon)
-            if by_encoder and (words := induced.source_words(query.text)):
+            if words := language_plan.induced_words(profile, lang, lexicon, query.text):
                 translated = table.translate(words, encoder.encode_queries(words))
             text = language_plan.translated_query(profile, translated)
             translated_vector = None
@@ -120,7 +119,7 @@ def time_index(client, index: str, found, vectors, profile: FusionProfile, depth
                 resp = client.msearch(body=lines)
                 start = time.perf_counter()
                 fused, _ = language_plan.learned_scores(names, resp["responses"], lang, profile, covered=covered,
-                                                        induced=by_encoder and bool(translated))
+                                                        induced=bool(words and translated))
                 ids = language_plan.page_ids(request, fused)
                 spent = (time.perf_counter() - start) * 1000
                 fetched = client.search(index=index, body=language_plan.fetch_body(request, ids, lang, translated))

@@ -84,12 +84,17 @@ def induce(found: list, langs: dict[str, str | None], lexicon: Lexicon,
     unique = sorted({w for ws in words for w in ws})
     vectors = dict(zip(unique, encoder.encode_queries(unique), strict=True)) if unique else {}
     terms = [table.translate(ws, np.asarray([vectors[w] for w in ws])) if ws else () for ws in words]
-    todo = [i for i, t in enumerate(terms) if t]
-    encoded: list[list[float] | None] = [None] * len(found)
+    return terms, encode_present(encoder, [translation_text(t) for t in terms])
+
+
+def encode_present(encoder: Encoder, texts: list[str]) -> list[list[float] | None]:
+    """The query vector of each non-empty text (None for an empty one), in one batch."""
+    todo = [i for i, text in enumerate(texts) if text]
+    encoded: list[list[float] | None] = [None] * len(texts)
     if todo:
-        for i, v in zip(todo, encoder.encode_queries([translation_text(terms[i]) for i in todo]).tolist(), strict=True):
-            encoded[i] = v
-    return terms, encoded
+        for i, vector in zip(todo, encoder.encode_queries([texts[i] for i in todo]).tolist(), strict=True):
+            encoded[i] = vector
+    return encoded
 
 
 def main() -> int:
@@ -122,11 +127,8 @@ def main() -> int:
     if "dense" in args.legs:
         vectors = encoder.encode_queries([q.text for q in found]).tolist()
     if "dense_translated" in args.legs:  # the translations' text, encoded (queries the lexicon translates)
-        texts = [translation_text(lexicon.translate(q.text, langs[q.query_id])) for q in found]
-        todo = [i for i, t in enumerate(texts) if t]
-        if todo:
-            for i, v in zip(todo, encoder.encode_queries([texts[i] for i in todo]).tolist(), strict=True):
-                translated_vectors[i] = v
+        translated_vectors = encode_present(
+            encoder, [translation_text(lexicon.translate(q.text, langs[q.query_id])) for q in found])
     induced_terms: list[Translations] = [()] * len(found)
     induced_vectors: list = [None] * len(found)
     if {"bm25_other_induced", "dense_translated_induced"} & set(args.legs):

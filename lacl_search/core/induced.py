@@ -107,8 +107,12 @@ class InducedLexicon:
 def vectors_path(lexicon: Lexicon, fingerprint: str) -> Path:
     """Where the vocabulary's vectors under the encoder with ``fingerprint`` are kept, beside the lexicon (the
     name also carries a digest of the vocabulary: a lexicon built again with other words gets new vectors)."""
-    digest = hashlib.sha1("\n".join(vocabulary(lexicon)).encode()).hexdigest()[:12]
-    return lexicon_path(lexicon.name).with_name(f"{lexicon.name}.induced-{fingerprint}-{digest}.npy")
+    return _vectors_path(lexicon.name, fingerprint, vocabulary(lexicon))
+
+
+def _vectors_path(name: str, fingerprint: str, words: Sequence[str]) -> Path:
+    digest = hashlib.sha1("\n".join(words).encode()).hexdigest()[:12]
+    return lexicon_path(name).with_name(f"{name}.induced-{fingerprint}-{digest}.npy")
 
 
 def load_induced(lexicon: Lexicon, *, fingerprint: str,
@@ -119,7 +123,7 @@ def load_induced(lexicon: Lexicon, *, fingerprint: str,
     words = vocabulary(lexicon)
     if not words:  # nothing to translate into
         return InducedLexicon(lexicon.target, words, np.zeros((0, 0), dtype=np.float32))
-    path = vectors_path(lexicon, fingerprint)
+    path = _vectors_path(lexicon.name, fingerprint, words)
     vectors = None
     if path.is_file():
         try:

@@ -177,8 +177,7 @@ class AsyncSearcher:
         translated = await self._translations(request, lang)
         if request.fusion is Fusion.LEARNED and not await self._server_fusion(Fusion.LEARNED):
             lexicon = await self._query_lexicon()
-            by_encoder = language_plan.induces(profile, lang, lexicon)
-            if by_encoder and (words := induced.source_words(request.query)):
+            if words := language_plan.induced_words(profile, lang, lexicon, request.query):
                 table = await self._induced_lexicon(lexicon)
                 translated = table.translate(words, np.asarray(await self._encode(words)))
             text = language_plan.translated_query(profile, translated)
@@ -188,7 +187,7 @@ class AsyncSearcher:
                                                         target=lexicon.target if lexicon is not None else None)
             fused, legs = language_plan.learned_scores(names, await self._msearch(bodies), lang, profile,
                                                        covered=language_plan.covered(lang, lexicon),
-                                                       induced=by_encoder and bool(translated))
+                                                       induced=bool(words and translated))
             if not (ids := language_plan.page_ids(request, fused)):
                 return []
             fetched = await self._search(language_plan.fetch_body(request, ids, lang, translated))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lacl_search.core import fusion, fusion_ranker, queries
+from lacl_search.core import fusion, fusion_ranker, induced, queries
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.lexicon import Lexicon
 from lacl_search.core.request import SearchRequest
@@ -51,6 +51,11 @@ def induces(profile: FusionProfile, lang: str | None, lexicon: Lexicon | None) -
     induced translations, and the lexicon has no table for the (known, non-target) language."""
     return (profile.ranker is not None and profile.ranker.induces and lexicon is not None and lang is not None
             and lang != lexicon.target and lang not in lexicon.tables)
+
+
+def induced_words(profile: FusionProfile, lang: str | None, lexicon: Lexicon | None, query: str) -> list[str]:
+    """The query's words learned fusion translates with the encoder (:func:`induces`; else none)."""
+    return induced.source_words(query) if induces(profile, lang, lexicon) else []
 
 
 def lexical_clauses(request: SearchRequest, lang: str | None, translated: Translations = ()) -> list[dict]:

@@ -221,8 +221,7 @@ class Searcher:
         translated = self._translations(request, lang)
         if request.fusion is Fusion.LEARNED and not self._server_fusion(Fusion.LEARNED):
             lexicon = self._query_lexicon()
-            by_encoder = language_plan.induces(profile, lang, lexicon)
-            if by_encoder and (words := induced.source_words(request.query)):
+            if words := language_plan.induced_words(profile, lang, lexicon, request.query):
                 translated = self._induced_lexicon(lexicon).translate(words, np.asarray(self._encode(words)))
             text = language_plan.translated_query(profile, translated)
             names, bodies = language_plan.ranker_bodies(
@@ -230,7 +229,7 @@ class Searcher:
                 target=lexicon.target if lexicon is not None else None)
             fused, legs = language_plan.learned_scores(names, self._msearch(bodies), lang, profile,
                                                        covered=language_plan.covered(lang, lexicon),
-                                                       induced=by_encoder and bool(translated))
+                                                       induced=bool(words and translated))
             if not (ids := language_plan.page_ids(request, fused)):
                 return []
             fetched = self._search(language_plan.fetch_body(request, ids, lang, translated))
