@@ -5,7 +5,8 @@ Usage: python benchmarks/grouping_table.py --legs runs/legs --data data/ddtp --p
 
 ``mixed`` holds every translation of a description as its own document (``group`` = the DDTP md5), and
 its qrels judge each translation of the query's description relevant. For each retrieval method of
-``benchmarks/fusion_table.py`` (its fused runs, cut to each query's top 100) and each search option of
+``benchmarks/fusion_table.py`` (its fused runs, cut to each query's top 100; the learned one too when the
+profile has a ranker) and each search option of
 the library (:func:`lacl_search.serving.postprocess.apply`, the code the searchers run): none, ``group_by``
 the group, ``prefer_langs`` = the query's language, both. Figures per row:
 
@@ -24,11 +25,12 @@ import sys
 from pathlib import Path
 from statistics import fmean
 
-from fusion_table import leg_arguments, method_runs
+from fusion_table import LEARNED, leg_arguments, method_runs
 
 from lacl_search.commands.fusion import load_legs
 from lacl_search.core import fusion
 from lacl_search.core.fusion_profile import FusionProfile
+from lacl_search.core.lexicon import load_lexicon
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Hit
 from lacl_search.evaluation import beir, metrics
@@ -73,13 +75,14 @@ def main() -> int:
     dataset = args.data / args.benchmark
     half = args.half if args.benchmark in profile.fitted_on else "all"
     bench = load_legs(args.legs, args.data, args.benchmark, half).cut(args.leg_depth)
-    runs = method_runs(bench, profile)
+    covered = load_lexicon(profile.lexicon).languages if profile.lexicon and profile.ranker else ()
+    runs = method_runs(bench, profile, covered=covered)
     langs, groups = beir.document_languages(dataset), doc_groups(dataset)
     qlang = beir.query_languages([q for q in beir.load_queries(dataset) if q.query_id in bench.qrels])
     w = sys.stdout.write
     w(f"{args.benchmark}: {len(bench.qrels)} queries ({half})\n\n| method | option | doc nDCG@10 | group nDCG@10 | "
       "groups in top 10 | top-10 share in query language |\n|---|---|---|---|---|---|\n")
-    for method in METHODS:
+    for method in METHODS + ((LEARNED,) if profile.ranker else ()):
         for option in OPTIONS:
             pages = {q: page(runs[method].get(q, {}), option, qlang.get(q), langs, groups) for q in bench.qrels}
             scored = {q: {d: float(len(ids) - r) for r, d in enumerate(ids)} for q, ids in pages.items()}

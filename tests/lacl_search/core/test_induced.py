@@ -49,6 +49,15 @@ def test_translate_keeps_near_neighbours_and_shares_each_words_weight_golden():
     assert table.translate(["xyz"], [_unit(180)]) == ()
 
 
+def test_a_word_is_translated_only_when_its_best_neighbour_reaches_the_minimum_similarity():
+    # 0.75 (docs/fusion.md, "Twelfth session"): a best neighbour at cosine 0.77 is kept, one at 0.73 not
+    assert induced.MIN_SIMILARITY == 0.75
+    table = InducedLexicon("en", ("game",), np.asarray([_unit(0)], dtype=np.float32))
+    near, far = np.degrees(np.arccos(0.77)), np.degrees(np.arccos(0.73))
+    assert table.translate(["hra"], [_unit(near)]) == (("game", 1.0),)
+    assert table.translate(["hra"], [_unit(far)]) == ()
+
+
 def test_many_translated_words_are_scaled_like_the_lexicons():
     table = InducedLexicon("en", ("game",), np.asarray([_unit(0)], dtype=np.float32))
     got = table.translate(["a"] * 12, [_unit(0)] * 12)  # 12 translated words: each counts 6 / 12
