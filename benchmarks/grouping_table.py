@@ -6,9 +6,9 @@ Usage: python benchmarks/grouping_table.py --legs runs/legs --data data/ddtp --p
 ``mixed`` holds every translation of a description as its own document (``group`` = the DDTP md5), and
 its qrels judge each translation of the query's description relevant. For each retrieval method of
 ``benchmarks/fusion_table.py`` (its fused runs, cut to each query's top 100; the learned one too when the
-profile has a ranker) and each search option of
-the library (:func:`lacl_search.serving.postprocess.apply`, the code the searchers run): none, ``group_by``
-the group, ``prefer_langs`` = the query's language, both. Figures per row:
+profile has a ranker) and each search option of the library (:func:`lacl_search.serving.postprocess.apply`,
+the code the searchers run): none, ``group_by`` the group, ``prefer_langs`` = the query's language, both.
+Figures per row:
 
 - ``doc nDCG@10``: document-level, the qrels as they are (grouping leaves one relevant document per
   group, so it is expected to fall);
