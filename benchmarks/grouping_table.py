@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from statistics import fmean
 
 from fusion_table import LEARNED, leg_arguments, method_runs
@@ -41,11 +40,6 @@ OPTIONS = ("none", "grouped", "prefer", "grouped + prefer")
 CANDIDATES = 100
 
 
-def doc_groups(dataset: Path) -> dict[str, str]:
-    """Each document's ``group`` (its metadata in the index), from the corpus."""
-    return {doc.doc_id: str((doc.metadata or {}).get("group", doc.doc_id)) for doc in beir.iter_corpus(dataset)}
-
-
 def page(run: dict[str, float], option: str, lang: str | None, langs: dict, groups: dict) -> list[str]:
     """The first page (10 ids) the searcher returns for ``run``'s candidates with ``option``."""
     hits = [Hit(doc_id=d, score=s, lang=langs.get(d), metadata={"group": groups.get(d, d)})
@@ -53,18 +47,6 @@ def page(run: dict[str, float], option: str, lang: str | None, langs: dict, grou
     prefer = (lang,) if "prefer" in option and lang else ()
     request = SearchRequest(query="-", k=10, group_by="group" if "grouped" in option else None, prefer_langs=prefer)
     return [h.doc_id for h in postprocess.apply(request, hits)]
-
-
-def group_ndcg(qrels: dict, pages: dict[str, list[str]], groups: dict) -> float:
-    """nDCG@10 with qrels and run mapped to groups (each group at its best rank)."""
-    g_qrels = {q: {groups.get(d, d): 1 for d, r in rels.items() if r > 0} for q, rels in qrels.items()}
-    g_run = {}
-    for q, ids in pages.items():
-        seen: dict[str, float] = {}
-        for rank, d in enumerate(ids):
-            seen.setdefault(groups.get(d, d), float(len(ids) - rank))
-        g_run[q] = seen
-    return metrics.aggregate(metrics.per_query(g_qrels, g_run))["ndcg@10"]
 
 
 def main() -> int:
@@ -77,7 +59,7 @@ def main() -> int:
     bench = load_legs(args.legs, args.data, args.benchmark, half).cut(args.leg_depth)
     covered = load_lexicon(profile.lexicon).languages if profile.lexicon and profile.ranker else ()
     runs = method_runs(bench, profile, covered=covered)
-    langs, groups = beir.document_languages(dataset), doc_groups(dataset)
+    langs, groups = beir.document_languages(dataset), beir.document_groups(dataset)
     qlang = beir.query_languages([q for q in beir.load_queries(dataset) if q.query_id in bench.qrels])
     w = sys.stdout.write
     w(f"{args.benchmark}: {len(bench.qrels)} queries ({half})\n\n| method | option | doc nDCG@10 | group nDCG@10 | "
@@ -90,7 +72,8 @@ def main() -> int:
             distinct = fmean(len({groups.get(d, d) for d in ids}) for ids in pages.values())
             share = fmean(sum(langs.get(d) == qlang.get(q) for d in ids) / len(ids)
                           for q, ids in pages.items() if ids and qlang.get(q))
-            w(f"| {method} | {option} | {doc:.3f} | {group_ndcg(bench.qrels, pages, groups):.3f} | {distinct:.2f} | "
+            group = metrics.aggregate(metrics.per_query(*metrics.by_group(bench.qrels, scored, groups)))["ndcg@10"]
+            w(f"| {method} | {option} | {doc:.3f} | {group:.3f} | {distinct:.2f} | "
               f"{share:.3f} |\n")
     return 0
 

@@ -101,6 +101,13 @@ def document_languages(dataset: Path) -> dict[str, str | None]:
     return {doc.doc_id: document_language(doc.lang, doc.title, doc.text) for doc in iter_corpus(dataset)}
 
 
+def document_groups(dataset: Path, key: str = "group") -> dict[str, str]:
+    """``{doc_id: value}`` of the corpus field ``key`` (DDTP: ``group``, the md5 shared by a description's
+    translations; ingested as ``metadata.<key>``, what ``group_by`` reads), for the documents that have it."""
+    return {doc.doc_id: str(doc.metadata[key]) for doc in iter_corpus(dataset)
+            if doc.metadata and doc.metadata.get(key) is not None}
+
+
 def query_languages(queries: list[Query]) -> dict[str, str | None]:
     """``{query_id: lang}``: the query's ``lang`` field (normalised), else detected."""
     return {q.query_id: normalize_lang(q.lang) or detect_language(q.text) for q in queries}

@@ -8,6 +8,11 @@ Language bias (Hu et al. 2023 motivate the method with it): for a query in langu
 - ``recall@100_other_lang``: recall@100 of its relevant documents written in other languages;
 - ``top10_share_query_lang``: the share of its top-10 hits written in L.
 A language-agnostic retriever has the first two equal and a share equal to L's share of the corpus.
+
+On a corpus of translation sets (``mixed``: every translation of a description is a document, and all are
+judged relevant) document-level nDCG@10 also rewards stacking one description's translations at the top;
+:func:`by_group` maps qrels and run to the sets, so nDCG over them says whether the right *descriptions* come
+first (docs/fusion.md, "Twelfth session").
 """
 
 from __future__ import annotations
@@ -95,3 +100,22 @@ def language_bias(
         "queries_with_same_lang_relevant": len(same),
         "queries_with_other_lang_relevant": len(other),
     }
+
+
+def by_group(qrels: Qrels, run: Run, groups: Mapping[str, str]) -> tuple[dict[str, dict[str, int]],
+                                                                       dict[str, dict[str, float]]]:
+    """``qrels`` and ``run`` mapped to groups (e.g. translation sets; a document without one is its own): a
+    group's relevance and score are its best member's."""
+    group_qrels: dict[str, dict[str, int]] = {}
+    for qid, rels in qrels.items():
+        mapped = group_qrels.setdefault(qid, {})
+        for doc, rel in rels.items():
+            key = groups.get(doc, doc)
+            mapped[key] = max(mapped.get(key, rel), rel)
+    group_run: dict[str, dict[str, float]] = {}
+    for qid, scores in run.items():
+        mapped_run = group_run.setdefault(qid, {})
+        for doc, score in scores.items():
+            key = groups.get(doc, doc)
+            mapped_run[key] = max(mapped_run.get(key, score), score)
+    return group_qrels, group_run

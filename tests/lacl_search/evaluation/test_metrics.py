@@ -71,3 +71,18 @@ def test_paired_difference_hand_computed():
     assert metrics.paired_difference(reference, reference) == {"diff": 0.0, "p": 1.0, "queries": 4}
     with pytest.raises(ValueError, match="shared queries"):
         metrics.paired_difference({"q1": 1.0}, {"q1": 0.0})
+
+
+def test_by_group_hand_computed():
+    # two translation sets: a = {a-de, a-fr}, b = {b-de}; x-en belongs to none
+    groups = {"a-de": "a", "a-fr": "a", "b-de": "b"}
+    qrels = {"q": {"a-de": 1, "a-fr": 1, "b-de": 0, "x-en": 1}}
+    run = {"q": {"a-fr": 0.9, "a-de": 0.8, "b-de": 0.7, "x-en": 0.1}}
+    group_qrels, group_run = metrics.by_group(qrels, run, groups)
+    assert group_qrels == {"q": {"a": 1, "b": 0, "x-en": 1}}
+    assert group_run == {"q": {"a": 0.9, "b": 0.7, "x-en": 0.1}}
+    # documents: relevant at ranks 1, 2, 4 of 3 relevant; groups: relevant at ranks 1 and 3 of 2
+    assert metrics.per_query(qrels, run)["q"]["ndcg@10"] == pytest.approx(
+        (1 + 1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3) + 1 / math.log2(4)))
+    assert metrics.per_query(group_qrels, group_run)["q"]["ndcg@10"] == pytest.approx(
+        (1 + 1 / math.log2(4)) / (1 + 1 / math.log2(3)))
