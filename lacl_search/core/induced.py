@@ -83,9 +83,7 @@ class InducedLexicon:
         lexicon does, heaviest first, at most :data:`MAX_TERMS`."""
         if not words or not self.vocabulary:
             return ()
-        queries = np.asarray(word_vectors, dtype=np.float32)
-        queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-        similarity = queries @ self.vectors.T
+        similarity = _unit_rows(word_vectors) @ self.vectors.T
         top = min(TOP, len(self.vocabulary))
         candidates = np.argpartition(-similarity, top - 1, axis=1)[:, :top]  # the top ones, unordered: O(n)
         per_word = []
@@ -103,6 +101,12 @@ class InducedLexicon:
                 weights[term] = weights.get(term, 0.0) + s / total * scale
         ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:MAX_TERMS]
         return tuple((term, round(weight, 4)) for term, weight in ranked)
+
+
+def _unit_rows(vectors: np.ndarray | Sequence) -> np.ndarray:
+    """``vectors`` as float32 rows of unit length (a zero row stays zero)."""
+    rows = np.asarray(vectors, dtype=np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 def vectors_path(lexicon: Lexicon, fingerprint: str) -> Path:
@@ -134,8 +138,7 @@ def load_induced(lexicon: Lexicon, *, fingerprint: str,
     if vectors is None or vectors.ndim != 2 or vectors.shape[0] != len(words):
         log.info("encoding the %d target words of lexicon %s once, for induced translations (%s)",
                  len(words), lexicon.name, path)
-        vectors = np.asarray(encode(list(words)), dtype=np.float32)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        vectors = _unit_rows(encode(list(words)))
         for older in path.parent.glob(f"{lexicon.name}.induced-{fingerprint}-*.npy"):
             if not older.name.endswith(".tmp.npy"):  # another writer's file in progress stays
                 older.unlink(missing_ok=True)

@@ -199,6 +199,11 @@ RANKER_PARAMS = {  # chosen by two-fold cross-validation on the fit half (docs/f
 RANKER_TREES = 100
 
 
+def ranker_features(induce: bool) -> tuple[str, ...]:
+    """The ranker's columns: every feature, ``lang_induced`` only when it is fitted with induced translations."""
+    return tuple(f for f in fusion_ranker.FEATURES if induce or f != fusion_ranker.INDUCED)
+
+
 def ranker_examples(benches: Sequence[LegRuns], profile: FusionProfile, *, languages: Sequence[str],
                     covered: Sequence[str], induce: bool = False) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """The ranker's training set: per judged query of a training language (or of undetected language) its
@@ -207,6 +212,7 @@ def ranker_examples(benches: Sequence[LegRuns], profile: FusionProfile, *, langu
     table gets them: untranslated (``bm25_other_plain``), or with ``induce`` translated by the encoder
     (:meth:`LegRuns.induced`). With ``induce`` the matrix has the ``lang_induced`` column, else not."""
     allowed, tables = set(languages), set(covered)
+    columns = [fusion_ranker.FEATURES.index(f) for f in ranker_features(induce)]
     matrices, labels, groups = [], [], []
     for bench in benches:
         if induce:
@@ -223,8 +229,7 @@ def ranker_examples(benches: Sequence[LegRuns], profile: FusionProfile, *, langu
                 legs = {name: leg.get(qid, {}) for name, leg in runs.legs.items()}
                 docs, matrix = fusion_ranker.features(legs, lang, covered=translated and lang in tables,
                                                       weights=profile.weights_for(lang), induced=qid in induced)
-                if not induce:
-                    matrix = np.delete(matrix, fusion_ranker.FEATURES.index(fusion_ranker.INDUCED), axis=1)
+                matrix = matrix[:, columns]
                 if not docs:
                     continue
                 matrices.append(matrix)
@@ -243,7 +248,7 @@ def fit_ranker(benches: Sequence[LegRuns], profile: FusionProfile, *, languages:
     import lightgbm  # fitting only: search evaluates the exported trees with numpy
 
     induce = bool(benches) and all(bench.has_induced for bench in benches)
-    names = tuple(f for f in fusion_ranker.FEATURES if induce or f != fusion_ranker.INDUCED)
+    names = ranker_features(induce)
     matrix, labels, groups = ranker_examples(benches, profile, languages=languages, covered=covered, induce=induce)
     data = lightgbm.Dataset(matrix, labels, group=groups, feature_name=[f.replace(":", "_") for f in names])
     booster = lightgbm.train({**RANKER_PARAMS, "seed": seed}, data, num_boost_round=trees)

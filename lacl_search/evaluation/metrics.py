@@ -106,16 +106,15 @@ def by_group(qrels: Qrels, run: Run, groups: Mapping[str, str]) -> tuple[dict[st
                                                                        dict[str, dict[str, float]]]:
     """``qrels`` and ``run`` mapped to groups (e.g. translation sets; a document without one is its own): a
     group's relevance and score are its best member's."""
-    group_qrels: dict[str, dict[str, int]] = {}
-    for qid, rels in qrels.items():
-        mapped = group_qrels.setdefault(qid, {})
-        for doc, rel in rels.items():
+    return _best_per_group(qrels, groups), _best_per_group(run, groups)
+
+
+def _best_per_group(values: Mapping[str, Mapping[str, float]], groups: Mapping[str, str]) -> dict[str, dict]:
+    """Per query, each group's best value among its members'."""
+    out: dict[str, dict] = {}
+    for qid, per_doc in values.items():
+        mapped = out.setdefault(qid, {})
+        for doc, value in per_doc.items():
             key = groups.get(doc, doc)
-            mapped[key] = max(mapped.get(key, rel), rel)
-    group_run: dict[str, dict[str, float]] = {}
-    for qid, scores in run.items():
-        mapped_run = group_run.setdefault(qid, {})
-        for doc, score in scores.items():
-            key = groups.get(doc, doc)
-            mapped_run[key] = max(mapped_run.get(key, score), score)
-    return group_qrels, group_run
+            mapped[key] = max(mapped.get(key, value), value)
+    return out
