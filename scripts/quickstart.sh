@@ -32,10 +32,10 @@ lacl-search data ddtp --out "$DATA"
 # query translation for the lexical leg: word translations learned from the training languages' parallel pairs
 # and its English words encoded once, for the translations learned fusion induces for the other languages
 lacl-search fusion lexicon --parallel "$DATA/train/parallel.jsonl" --name ddtp --if-missing --model "$MODEL" >/dev/null
+# with the language-aware fusion weights fitted for this encoder on the dev benchmarks (docs/fusion.md),
+# stored in the index before the alias moves to it
 lacl-search ingest --input "$DATA/quickstart/corpus.jsonl" --index "$INDEX" --id-field _id \
-  --metadata-field group --no-progress
-# language-aware fusion weights fitted for this encoder on the dev benchmarks (docs/fusion.md)
-lacl-search fusion apply --index "$INDEX" --profile configs/fusion/multilingual-e5-small-q4.json
+  --metadata-field group --no-progress --fusion-profile configs/fusion/multilingual-e5-small-q4.json
 
 while IFS= read -r query; do
   [ -n "$query" ] || continue

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 from lacl_search.core import schema
 from lacl_search.core.encoding import BACKENDS
@@ -42,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--vector-quantization", choices=["none", "sq"], default="none",
                    help="sq: Lucene int7 scalar quantisation of the vectors of a new index (less memory for "
                         "k-NN search, same recall on the dev benchmark; not less disk)")
+    p.add_argument("--fusion-profile", type=Path, metavar="JSON",
+                   help="fusion profile fitted for this model ('lacl-search fusion fit'), stored in the index "
+                        "before the alias moves (default: a rebuild with the same model keeps the serving one's)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local: this process; ray: Ray Data with a pool of encoder actors (lacl-search[ray])")
@@ -73,6 +77,7 @@ def _add_bulk_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from lacl_search.core.fusion_profile import FusionProfile
     from lacl_search.serving.indexing import BulkOptions, LoadOptions
 
     from .job import IngestConfig
@@ -86,7 +91,8 @@ def main(args: argparse.Namespace) -> int:
                        max_backoff=args.max_backoff, concurrency=args.concurrency, compress=args.compress)
     load = LoadOptions(model_name=args.model, rebuild=args.rebuild, keep_old=args.keep_old,
                        delete_missing=args.delete_missing, replicas=args.replicas, bulk=bulk,
-                       vector_quantization=args.vector_quantization, shards=args.shards)
+                       vector_quantization=args.vector_quantization, shards=args.shards,
+                       fusion_profile=FusionProfile.read(args.fusion_profile) if args.fusion_profile else None)
     config = IngestConfig(args.input, args.index, args.model, args.rejects, args.format, fields, load,
                           show_progress=not args.no_progress, engine=args.engine, backend=args.backend)
     report = _run(config, settings, args)

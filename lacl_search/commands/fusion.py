@@ -139,13 +139,11 @@ def run_fit(args: argparse.Namespace) -> int:
 
 def run_apply(args: argparse.Namespace) -> int:
     from lacl_search.core.fusion_profile import FusionProfile
-    from lacl_search.errors import ArtifactMissing, ConfigError
+    from lacl_search.errors import ConfigError
     from lacl_search.serving import profiles
     from lacl_search.serving.client import connect, translate_errors
 
-    if not args.profile.is_file():
-        raise ArtifactMissing(f"profile not found: {args.profile}")
-    profile = FusionProfile.from_json(args.profile.read_text(encoding="utf-8"))
+    profile = FusionProfile.read(args.profile)
     client = connect(ClusterSettings.from_args(args))
     with translate_errors(args.index):
         stored = profiles.attach(client, args.index, profile)

@@ -24,10 +24,11 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from lacl_search.core.fusion_ranker import TreeRanker
 from lacl_search.core.lexicon import check_name
-from lacl_search.errors import ConfigError
+from lacl_search.errors import ArtifactMissing, ConfigError
 
 PROFILE_VERSION = 1
 FALLBACK = "*"
@@ -97,8 +98,8 @@ class FusionProfile:
 
     @classmethod
     def from_json(cls, text: str | Mapping) -> FusionProfile:
-        data = json.loads(text) if isinstance(text, str) else dict(text)
         try:
+            data = json.loads(text) if isinstance(text, str) else dict(text)
             return cls(encoder_fingerprint=str(data["encoder_fingerprint"]),
                        languages={k: tuple(v) for k, v in data["languages"].items()},
                        unknown=tuple(data.get("unknown", (0.3, 0.7))), fitted_on=tuple(data.get("fitted_on", ())),
@@ -107,3 +108,15 @@ class FusionProfile:
                        ranker=TreeRanker.from_dict(data["ranker"]) if data.get("ranker") else None)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"not a fusion profile: {exc}") from None
+
+    @classmethod
+    def read(cls, path: str | Path) -> FusionProfile:
+        """The profile in the JSON file ``path`` (``fusion fit``'s output); a missing or malformed file is a
+        one-line error."""
+        path = Path(path)
+        if not path.is_file():
+            raise ArtifactMissing(f"fusion profile not found: {path}")
+        try:
+            return cls.from_json(path.read_text(encoding="utf-8"))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None

@@ -1,7 +1,9 @@
 """Fusion profiles in the index: stored in the mapping's ``_meta`` next to the model's fingerprint.
 
 A profile is used only by an index filled by the encoder it was fitted for (same
-``model_fingerprint``); a new model means a new concrete index without a profile until one is fitted.
+``model_fingerprint``); a new model means a new concrete index without a profile until one is fitted. A
+rebuild with the same model keeps the serving index's profile (:func:`inherit`), and an ingest job can
+bring its own (``LoadOptions.fusion_profile``), stored before the alias moves.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from opensearchpy import OpenSearch
+from opensearchpy import NotFoundError, OpenSearch
 
 from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.lexicon import Lexicon, load_lexicon
@@ -35,6 +37,26 @@ def attach(client: OpenSearch, index: str, profile: FusionProfile) -> list[str]:
         client.indices.put_mapping(index=name, body={"_meta": {**meta, META_KEY: profile.to_json()}})
         stored.append(name)
     return sorted(stored)
+
+
+def inherit(client: OpenSearch, alias: str, index: str) -> str | None:
+    """Before ``alias`` moves to the rebuilt ``index``, copy the profile of the index it serves now when both
+    were filled by the same model: a rebuild must not drop the fitted fusion back to min-max 0.5/0.5. Return
+    the index it came from (None: ``index`` has a profile of its own, or there is none to carry over)."""
+    meta = next(iter(client.indices.get_mapping(index=index).values()))["mappings"].get("_meta", {})
+    if meta.get(META_KEY):
+        return None
+    try:
+        serving = client.indices.get_mapping(index=alias)
+    except NotFoundError:  # the alias's first build
+        return None
+    for name, body in sorted(serving.items()):
+        old = body["mappings"].get("_meta", {})
+        if name != index and old.get(META_KEY) and old.get("model_fingerprint") == meta.get("model_fingerprint"):
+            client.indices.put_mapping(index=index, body={"_meta": {**meta, META_KEY: old[META_KEY]}})
+            log.info("fusion profile of %s carried over to %s (same model)", name, index)
+            return name
+    return None
 
 
 def _stored_profiles(mapping: dict) -> Iterator[tuple[str | None, str]]:

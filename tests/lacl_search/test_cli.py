@@ -45,6 +45,10 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     (("eval",), 3, "eval needs --run"),
     (("fusion", "fit", "--legs", "legs", "--data", "data", "--benchmarks", "mixed", "--output", "p.json",
       "--leg-depth", "-1"), 4, "--leg-depth must be 0"),
+    (("fusion", "apply", "--index", "docs", "--profile", str(FIXTURES / "beir-mini" / "corpus.jsonl")), 4,
+     "corpus.jsonl: not a fusion profile"),
+    (("ingest", "--input", "docs.jsonl", "--index", "docs", "--fusion-profile", "/no/such.json"), 5,
+     "fusion profile not found: /no/such.json"),
 ])
 def test_expected_failures_are_one_line_with_their_exit_code(args, code, message):
     result = _run(*args)

@@ -10,7 +10,9 @@
 A built index replaces the serving one only when it holds every valid input document
 (:func:`finish_build`: ``failed == 0`` and its count equals the number of distinct valid ids, after
 deleting the ids the input lacks); otherwise the alias stays where it was and the index is kept, still
-``building``, for the next run to resume. Old indices are deleted only after a successful switch.
+``building``, for the next run to resume. Old indices are deleted only after a successful switch. The
+fusion profile moves with the alias: the job's own (``LoadOptions.fusion_profile``), else the serving
+index's when the model is the same (:func:`lacl_search.serving.profiles.inherit`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from typing import TYPE_CHECKING
 from opensearchpy import OpenSearch
 
 from lacl_search.core import schema
+from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.types import Document
+from lacl_search.errors import ConfigError
+from lacl_search.serving import profiles
 
 from . import versions
 from .bulk import BulkOptions, ClusterDown, write_chunks
@@ -51,6 +56,9 @@ class LoadOptions:
         vector_quantization: ``"sq"``: Lucene scalar quantisation of the vectors in a newly created
             index (:class:`lacl_search.core.schema.HnswParams`); an existing index keeps its mapping.
         shards: primary shards of a newly created index (:data:`lacl_search.core.schema.DEFAULT_SHARDS`).
+        fusion_profile: a fusion profile fitted for this encoder, stored in the target index before any
+            document is written (so before the alias moves). Without one, a rebuild with the same model
+            carries over the serving index's profile.
     """
 
     model_name: str = "default"
@@ -62,6 +70,7 @@ class LoadOptions:
     extra_meta: dict | None = None
     vector_quantization: str = "none"
     shards: int = schema.DEFAULT_SHARDS
+    fusion_profile: FusionProfile | None = None
 
 
 @dataclass
@@ -78,6 +87,19 @@ class LoadResult:
 def prepare_target(client: OpenSearch, alias: str, encoder: Encoder, options: LoadOptions) -> LoadResult:
     """Choose (or create) the concrete index this run writes into (see the module docstring)."""
     versions.check_index_name(alias)
+    fingerprint = encoder.fingerprint()
+    profile = options.fusion_profile
+    if profile is not None and profile.encoder_fingerprint != fingerprint:
+        raise ConfigError(f"the fusion profile was fitted for encoder {profile.encoder_fingerprint}, not for "
+                          f"{options.model_name!r} ({fingerprint}): fit one for this model")
+    target = _choose_target(client, alias, encoder, options)
+    if profile is not None:
+        profiles.attach(client, target.index, profile)
+        log.info("fusion profile stored in %s", target.index)
+    return target
+
+
+def _choose_target(client: OpenSearch, alias: str, encoder: Encoder, options: LoadOptions) -> LoadResult:
     fingerprint = encoder.fingerprint()
     if not options.rebuild:
         existing = versions.find_index(client, alias, model_fingerprint=fingerprint)
@@ -117,6 +139,7 @@ def finish_build(client: OpenSearch, alias: str, target: LoadResult, report: Ind
         return target
     versions.finish_loading(client, target.index, options.replicas)
     versions.set_build_state(client, target.index, versions.COMPLETE)
+    profiles.inherit(client, alias, target.index)
     versions.switch_alias(client, alias, target.index, delete_old=not options.keep_old)
     target.switched = True
     return target

@@ -46,6 +46,39 @@ def test_profile_is_used_by_auto_and_gives_the_same_ranking_on_both_sides(os_cli
     assert [h.doc_id for h in minmax] != fused or minmax[0].scores["bm25"] is not None  # minmax keeps BM25
 
 
+def test_the_profile_moves_with_the_alias_through_rebuilds(os_client, index_name):
+    """A rebuild with the same model keeps the fitted fusion; a job's own profile is stored before the alias
+    moves; one fitted for another model is refused before anything is written; a new model starts without."""
+    from lacl_search.serving import indexing
+
+    tiny = build_tiny_encoder(seed=3).eval()
+    docs = list(beir.iter_corpus(FIXTURES / "beir-mini"))
+    first, _ = load_documents(os_client, index_name, tiny, docs, options=LoadOptions(model_name="tiny"))
+    fitted = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.2, 0.3, 0.5)})
+    assert profiles.attach(os_client, index_name, fitted) == [first]
+
+    rebuilt, _ = load_documents(os_client, index_name, tiny, docs, options=LoadOptions(model_name="tiny", rebuild=True))
+    assert rebuilt != first and indexing.alias_targets(os_client, index_name) == [rebuilt]
+    assert profiles.find(os_client, rebuilt, tiny.fingerprint()) == fitted
+    assert indexing.index_meta(os_client, rebuilt)["build_state"] == "complete"  # the carry kept the rest of _meta
+
+    own = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.0, 0.1, 0.9)})
+    third, _ = load_documents(os_client, index_name, tiny, docs,
+                              options=LoadOptions(model_name="tiny", rebuild=True, fusion_profile=own))
+    assert profiles.find(os_client, index_name, tiny.fingerprint()) == own  # the job's own, not the carried one
+
+    other_model = build_tiny_encoder(seed=4).eval()
+    assert other_model.fingerprint() != tiny.fingerprint()
+    before = sorted(os_client.indices.get(index=f"{index_name}*"))
+    with pytest.raises(ConfigError, match="fitted for encoder"):
+        load_documents(os_client, index_name, other_model, docs,
+                       options=LoadOptions(model_name="other", rebuild=True, fusion_profile=own))
+    assert sorted(os_client.indices.get(index=f"{index_name}*")) == before  # refused before any index or write
+    fourth, _ = load_documents(os_client, index_name, other_model, docs, options=LoadOptions(model_name="other"))
+    assert fourth != third and profiles.find(os_client, fourth, other_model.fingerprint()) is None
+    assert "fusion_profile" not in indexing.index_meta(os_client, fourth)  # another model's weights not carried
+
+
 def test_grouping_and_preference_on_a_real_index(os_client, index_name):
     from lacl_search.core.types import Document
 
