@@ -229,3 +229,11 @@ def pipeline_name(fusion: str, weights: Sequence[float] = (), rank_constant: int
 def ids_filter(doc_ids: Sequence[str]) -> dict:
     """A filter clause selecting documents by ``_id``."""
     return {"ids": {"values": list(doc_ids)}}
+
+
+def group_languages_query(field: str, groups: Sequence[object], filters: Sequence[dict] = ()) -> dict:
+    """The languages of each of ``groups`` (values of the keyword or numeric ``field``), among the documents
+    ``filters`` let through: one terms aggregation, no hits."""
+    return {"size": 0, "query": {"bool": {"filter": [*filters, {"terms": {field: list(groups)}}]}},
+            "aggs": {"groups": {"terms": {"field": field, "size": len(groups)},
+                                "aggs": {"langs": {"terms": {"field": schema.LANG, "size": 100}}}}}}

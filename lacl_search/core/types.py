@@ -97,7 +97,7 @@ class Hit:
         scores: score parts: ``bm25``, ``dense`` (raw, per retriever) and ``fused`` (None when absent).
         highlights: BM25 highlight fragments with ``<em>`` tags.
         metadata: the document's metadata.
-        variants: with grouping, the languages of the group's other documents among the candidates.
+        variants: with grouping, the other languages the hit's group has in the index (under the filters).
     """
 
     doc_id: str

@@ -92,7 +92,7 @@ class AsyncSearcher:
         vector = [float(x) for x in vector] if vector is not None else []
         with translate_errors(self.index):
             if request.reranks:
-                return postprocess.apply(request, await self._run(postprocess.candidates_request(request), vector))
+                return await self._reranked(request, vector)
             return await self._run(request, vector)
 
     async def close(self) -> None:
@@ -103,6 +103,18 @@ class AsyncSearcher:
         if self.encoder is None:
             raise BadInput("dense and hybrid search need an encoder")
         return (await asyncio.to_thread(self.encoder.encode_queries, texts)).tolist()
+
+    async def _reranked(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
+        """Grouping / preference over a candidate window, widened while groups leave the page short."""
+        k: int | None = postprocess.candidates_request(request).k
+        while k is not None:
+            candidates = await self._run(postprocess.candidates_request(request, k), vector)
+            ranked = postprocess.rank(request, candidates)
+            k = postprocess.wider_window(request, k, len(candidates), len(ranked))
+        page = ranked[request.offset : request.window]
+        if (body := postprocess.variants_body(request, page)) is not None:
+            postprocess.attach_variants(page, request.group_by, await self._search(body))
+        return page
 
     async def _run(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
         lang = None if request.mode is Mode.DENSE else query_language(request)  # dense needs no language

@@ -1,29 +1,50 @@
 """Client-side steps after retrieval: a language preference and one hit per translation group.
 
-Both work on a candidate list longer than the page (the searchers fetch ``CANDIDATE_FACTOR`` times the
-page window) and are pure functions over :class:`~lacl_search.core.types.Hit` lists:
+Both work on a candidate list longer than the page and are pure functions over
+:class:`~lacl_search.core.types.Hit` lists. The searchers fetch ``CANDIDATE_FACTOR`` times the page window,
+and when grouping leaves fewer hits than the page needs while the server had more to give (a set of
+translations fills several candidate slots: eleven languages per description on the DDTP corpora), fetch
+``CANDIDATE_FACTOR`` times more, up to ``MAX_WIDENINGS`` times (:func:`wider_window`):
 
 - :func:`prefer_languages` adds ``boost`` to the min-max normalised score of hits in preferred
   languages, so "my language first" and language-agnostic ranking are one flag apart, and documents in
   other languages stay in the list (unlike a filter);
 - :func:`group_hits` keeps the first hit of each group (a metadata key, e.g. the id of a set of
   translations), preferring a preferred-language member when the group has one among the candidates,
-  and lists the group's other languages in ``Hit.variants``.
+  and lists the group's other languages among the candidates in ``Hit.variants``; the searchers then ask
+  the index for every language of the page's groups (:func:`variants_body`, :func:`attach_variants`: one
+  aggregation), so the list does not depend on which members the candidates held.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
+from lacl_search.core import queries
+from lacl_search.core.filters import field_path
 from lacl_search.core.request import MAX_WINDOW, SearchRequest
 from lacl_search.core.types import Hit
 
+log = logging.getLogger(__name__)
 CANDIDATE_FACTOR = 4
+MAX_WIDENINGS = 3  # at most 4 requests: a window of 10 grows 40 -> 160 -> 640 -> 2,560 candidates
 
 
-def candidates_request(request: SearchRequest) -> SearchRequest:
-    """The request that fetches the candidates for grouping / preference (from the top, larger window)."""
-    return request.with_changes(offset=0, k=min(request.window * CANDIDATE_FACTOR, MAX_WINDOW))
+def candidates_request(request: SearchRequest, k: int | None = None) -> SearchRequest:
+    """The request that fetches ``k`` candidates for grouping / preference (from the top; default
+    ``CANDIDATE_FACTOR`` times the page window)."""
+    return request.with_changes(offset=0, k=k or min(request.window * CANDIDATE_FACTOR, MAX_WINDOW))
+
+
+def wider_window(request: SearchRequest, k: int, fetched: int, ranked: int) -> int | None:
+    """How many candidates to fetch next after ``k`` were asked for, ``fetched`` came back and ranking them
+    left ``ranked`` hits; None when the page is full, the server had no more, or the widening is at its
+    limit."""
+    if ranked >= request.window or fetched < k:
+        return None
+    wider = min(k * CANDIDATE_FACTOR, MAX_WINDOW, request.window * CANDIDATE_FACTOR ** (MAX_WIDENINGS + 1))
+    return wider if wider > k else None
 
 
 def prefer_languages(hits: Sequence[Hit], langs: Sequence[str], boost: float) -> list[Hit]:
@@ -58,9 +79,40 @@ def group_hits(hits: Sequence[Hit], key: str, prefer: Sequence[str] = ()) -> lis
     return out
 
 
-def apply(request: SearchRequest, candidates: Sequence[Hit]) -> list[Hit]:
-    """Preference, then grouping, then the requested page."""
+def rank(request: SearchRequest, candidates: Sequence[Hit]) -> list[Hit]:
+    """Preference, then grouping (every ranked hit, not yet the page)."""
     ranked = prefer_languages(candidates, request.prefer_langs, request.prefer_boost)
     if request.group_by:
         ranked = group_hits(ranked, request.group_by, request.prefer_langs)
-    return ranked[request.offset : request.window]
+    return ranked
+
+
+def apply(request: SearchRequest, candidates: Sequence[Hit]) -> list[Hit]:
+    """Preference, then grouping, then the requested page."""
+    return rank(request, candidates)[request.offset : request.window]
+
+
+def variants_body(request: SearchRequest, page: Sequence[Hit]) -> dict | None:
+    """The request for every language of the groups on a grouped ``page`` (under the request's filters), or
+    None (not grouped, or no hit of the page has the key)."""
+    if not request.group_by:
+        return None
+    groups = list({str(v): v for h in page if (v := h.metadata.get(request.group_by)) is not None}.values())
+    if not groups:
+        if page:
+            log.warning("no hit has metadata %r: nothing was grouped (ingest it with --metadata-field %s)",
+                        request.group_by, request.group_by)
+        return None
+    return queries.group_languages_query(field_path(request.group_by), groups, request.filter_clauses())
+
+
+def attach_variants(page: Sequence[Hit], key: str, response: dict) -> list[Hit]:
+    """Each grouped hit's ``variants``: the other languages its group has in the index (``response`` of
+    :func:`variants_body`)."""
+    langs = {str(bucket["key"]): {b["key"] for b in bucket["langs"]["buckets"]}
+             for bucket in response.get("aggregations", {}).get("groups", {}).get("buckets", [])}
+    for hit in page:
+        group = hit.metadata.get(key)
+        if group is not None and str(group) in langs:
+            hit.variants = sorted(langs[str(group)] - {hit.lang})
+    return list(page)

@@ -116,7 +116,7 @@ class Searcher:
         vector = [float(x) for x in vector] if vector is not None else []
         with translate_errors(self.index):
             if request.reranks:
-                return postprocess.apply(request, self._run(postprocess.candidates_request(request), vector))
+                return self._reranked(request, vector)
             return self._run(request, vector)
 
     def run_many(self, requests: Sequence[SearchRequest], *, batch_size: int = 64) -> Iterator[list[Hit]]:
@@ -147,6 +147,18 @@ class Searcher:
         if self.encoder is None:
             raise BadInput("dense and hybrid search need an encoder")
         return self.encoder.encode_queries(texts).tolist()
+
+    def _reranked(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
+        """Grouping / preference over a candidate window, widened while groups leave the page short."""
+        k: int | None = postprocess.candidates_request(request).k
+        while k is not None:
+            candidates = self._run(postprocess.candidates_request(request, k), vector)
+            ranked = postprocess.rank(request, candidates)
+            k = postprocess.wider_window(request, k, len(candidates), len(ranked))
+        page = ranked[request.offset : request.window]
+        if (body := postprocess.variants_body(request, page)) is not None:
+            postprocess.attach_variants(page, request.group_by, self._search(body))
+        return page
 
     def _run(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
         lang = None if request.mode is Mode.DENSE else query_language(request)  # dense needs no language

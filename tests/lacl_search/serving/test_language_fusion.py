@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
 import pytest
 
 from lacl_search.core.fusion_profile import FusionProfile
@@ -92,6 +95,43 @@ def test_grouping_and_preference_on_a_real_index(os_client, index_name):
         hits = searcher.search("archive zip tar", mode=mode, k=5, group_by="set", prefer_langs=["fr"])
         assert sorted(h.metadata["set"] for h in hits) == ["tar", "zip"]
         assert all(h.lang == "fr" and h.variants == ["de", "en"] for h in hits)
+
+
+def test_grouping_fills_the_page_when_each_set_has_many_languages(opensearch_url, os_client, index_name):
+    """Twelve sets of eight translations each, a set's members alike (one shard: equal scores), so the first
+    candidate window (4 x 5 hits) holds only three sets: the searchers widen it until the page has five
+    sets, and the next pages the rest."""
+    from lacl_search.core.settings import ClusterSettings
+    from lacl_search.core.types import Document
+    from lacl_search.serving.async_search import AsyncSearcher, make_async_client
+
+    tiny = build_tiny_encoder(seed=3).eval()
+    langs = ("en", "de", "fr", "it", "es", "pt", "ru", "ja")
+    docs = [Document(f"s{g:02d}-{lang}", "archive tool" + " extra" * g, lang=lang, metadata={"set": f"s{g:02d}"})
+            for g in range(12) for lang in langs]
+    load_documents(os_client, index_name, tiny, docs, options=LoadOptions(model_name="tiny", shards=1))
+    searcher = Searcher(os_client, index=index_name, encoder=tiny)
+    for mode in ("bm25", "dense", "hybrid"):
+        first = searcher.search("archive tool", mode=mode, k=5, group_by="set")
+        second = searcher.search("archive tool", mode=mode, k=5, offset=5, group_by="set")
+        rest = searcher.search("archive tool", mode=mode, k=5, offset=10, group_by="set")
+        sets = [h.metadata["set"] for h in first + second + rest]
+        assert (len(first), len(second), len(rest)) == (5, 5, 2) and sorted(sets) == [f"s{g:02d}" for g in range(12)]
+        assert all(h.variants == sorted(set(langs) - {h.lang}) for h in first + second + rest)  # from the index
+        grouped_sets = [h.metadata["set"] for h in first]  # the last mode's: hybrid
+    filtered = searcher.search("archive tool", mode="bm25", k=3, group_by="set", langs=["de", "fr"])
+    assert all(sorted([h.lang, *h.variants]) == ["de", "fr"] for h in filtered)  # the filter holds for variants too
+
+    async def grouped() -> list[str]:
+        settings = dataclasses.replace(ClusterSettings.from_env(), url=opensearch_url)
+        async_searcher = AsyncSearcher(make_async_client(settings), index=index_name, encoder=tiny)
+        try:
+            return [h.metadata["set"] for h in await async_searcher.search("archive tool", mode="hybrid", k=5,
+                                                                            group_by="set")]
+        finally:
+            await async_searcher.close()
+
+    assert grouped_sets == asyncio.run(grouped())  # the asyncio twin widens the same way
 
 
 def test_query_translation_reaches_english_documents_lexically(os_client, index_name, tmp_path, monkeypatch,

@@ -34,3 +34,33 @@ def test_apply_pages_after_grouping():
     assert postprocess.candidates_request(request).k == 12 and postprocess.candidates_request(request).offset == 0
     with pytest.raises(BadInput):
         SearchRequest(query="q", prefer_boost=2)
+
+
+def test_the_candidate_window_widens_only_while_groups_leave_the_page_short():
+    request = SearchRequest(query="q", k=10, group_by="set")
+    assert postprocess.wider_window(request, 40, fetched=40, ranked=4) == 160  # full window, 4 groups: more
+    assert postprocess.wider_window(request, 40, fetched=33, ranked=3) is None  # the server had no more
+    assert postprocess.wider_window(request, 40, fetched=40, ranked=10) is None  # the page is full
+    assert postprocess.wider_window(request, 2560, fetched=2560, ranked=9) is None  # 3 widenings at most
+    deep = SearchRequest(query="q", k=100, offset=9_800, group_by="set")
+    assert postprocess.wider_window(deep, 9_999, fetched=9_999, ranked=5) == 10_000  # OpenSearch's result window
+    assert postprocess.wider_window(deep, 10_000, fetched=10_000, ranked=5) is None
+    assert postprocess.candidates_request(request, 160).k == 160
+
+
+def test_variants_come_from_one_aggregation_over_the_page_groups(caplog):
+    request = SearchRequest(query="q", k=3, group_by="set", langs=["de", "en"])
+    page = postprocess.group_hits(_hits(), "set")
+    body = postprocess.variants_body(request, page)
+    assert body["size"] == 0 and body["aggs"]["groups"]["terms"] == {"field": "metadata.set", "size": 3}
+    assert body["query"]["bool"]["filter"][-1] == {"terms": {"metadata.set": ["a", "b", "c"]}}
+    assert body["query"]["bool"]["filter"][0] == {"terms": {"lang": ["de", "en"]}}  # variants honour the filter
+    response = {"aggregations": {"groups": {"buckets": [
+        {"key": "a", "langs": {"buckets": [{"key": "en"}, {"key": "de"}, {"key": "ja"}]}},
+        {"key": "c", "langs": {"buckets": [{"key": "fr"}]}}]}}}
+    postprocess.attach_variants(page, "set", response)
+    assert [(h.doc_id, h.variants) for h in page] == [("a-en", ["de", "ja"]), ("b-en", ["de"]), ("c-fr", [])]
+    assert postprocess.variants_body(SearchRequest(query="q"), page) is None  # not grouped
+    with caplog.at_level("WARNING"):
+        assert postprocess.variants_body(request.with_changes(group_by="sett"), page) is None
+    assert "no hit has metadata 'sett'" in caplog.text
