@@ -10,7 +10,8 @@
 # half (and on all queries of the unseen languages) with benchmarks/fusion_table.py. The profile (weights and
 # the learned ranker of `--fusion learned`, fitted on the same queries; RANKER=0 leaves it out) is written to
 # $OUT/profile.json;
-# `lacl-search fusion apply --index ALIAS --profile $OUT/profile.json` attaches it to an index.
+# `lacl-search fusion apply --index ALIAS --profile $OUT/profile.json` attaches it to an index (or `lacl-search
+# ingest ... --fusion-profile $OUT/profile.json` stores it in the index the job builds, before the alias moves).
 set -euo pipefail
 DATA="${1:-data/ddtp}"; OUT="${2:-runs/fusion}"; MODEL="${MODEL:-default}"; DEPTH="${DEPTH:-30}"
 # LEXICON: the query-translation lexicon learned from the training languages' parallel pairs (LEXICON= : none)
