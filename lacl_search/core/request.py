@@ -44,7 +44,8 @@ class SearchRequest:
         group_by: return one hit per value of this metadata key (e.g. a translation set's id): the best
             ranked one, or one in ``prefer_langs`` when the group has it; the group's other languages in
             the index (under the filters) go to ``Hit.variants``.
-        prefer_langs: languages to rank first without filtering the others out.
+        prefer_langs: languages to rank first without filtering the others out (``Hit.score`` is then the
+            ranking score below; the retrieval scores stay in ``Hit.scores``).
         prefer_boost: how much a preferred language adds to a hit's score normalised to [0, 1] within the
             candidates (0.2: a preferred document overtakes others up to a fifth of the score range above it).
         depth: hits each hybrid leg contributes to normalisation and fusion (server-side

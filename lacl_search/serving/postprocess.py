@@ -10,7 +10,8 @@ translations fills several candidate slots: eleven languages per description on 
   languages, so "my language first" and language-agnostic ranking are one flag apart, and documents in
   other languages stay in the list (unlike a filter);
 - :func:`group_hits` keeps the first hit of each group (a metadata key, e.g. the id of a set of
-  translations), preferring a preferred-language member when the group has one among the candidates,
+  translations), preferring a preferred-language member when the group has one among the candidates
+  (scored as the group's first member, so scores still fall down the page),
   and lists the group's other languages among the candidates in ``Hit.variants``; the searchers then ask
   the index for every language of the page's groups (:func:`variants_body`, :func:`attach_variants`: one
   aggregation), so the list does not depend on which members the candidates held.
@@ -48,17 +49,17 @@ def wider_window(request: SearchRequest, k: int, fetched: int, ranked: int) -> i
 
 
 def prefer_languages(hits: Sequence[Hit], langs: Sequence[str], boost: float) -> list[Hit]:
-    """``hits`` re-ranked by min-max normalised score + ``boost`` for documents in ``langs`` (stable)."""
+    """``hits`` re-ranked by min-max normalised score + ``boost`` for documents in ``langs`` (stable); that
+    is each hit's ``score`` afterwards, so scores fall down the list (the retrieval scores stay in
+    ``Hit.scores``)."""
     if not hits or not langs:
         return list(hits)
     low, high = min(h.score for h in hits), max(h.score for h in hits)
     span = high - low
-
-    def key(hit: Hit) -> float:
+    for hit in hits:
         normalised = (hit.score - low) / span if span > 0 else 1.0
-        return normalised + (boost if hit.lang in langs else 0.0)
-
-    return sorted(hits, key=key, reverse=True)
+        hit.score = normalised + (boost if hit.lang in langs else 0.0)
+    return sorted(hits, key=lambda hit: hit.score, reverse=True)
 
 
 def group_hits(hits: Sequence[Hit], key: str, prefer: Sequence[str] = ()) -> list[Hit]:
@@ -75,6 +76,7 @@ def group_hits(hits: Sequence[Hit], key: str, prefer: Sequence[str] = ()) -> lis
     for group in order:
         best = next((h for h in members[group] if h.lang in prefer), members[group][0])
         best.variants = sorted({h.lang for h in members[group] if h is not best and h.lang})
+        best.score = members[group][0].score  # the score that ranked the group (its first member's)
         out.append(best)
     return out
 

@@ -95,6 +95,10 @@ def test_grouping_and_preference_on_a_real_index(os_client, index_name):
         hits = searcher.search("archive zip tar", mode=mode, k=5, group_by="set", prefer_langs=["fr"])
         assert sorted(h.metadata["set"] for h in hits) == ["tar", "zip"]
         assert all(h.lang == "fr" and h.variants == ["de", "en"] for h in hits)
+        preferred = searcher.search("archive zip tar", mode=mode, k=6, prefer_langs=["fr"])
+        assert [h.score for h in preferred] == sorted((h.score for h in preferred), reverse=True)  # ranking score
+        leg = {"bm25": "bm25", "dense": "dense"}.get(mode, "fused")
+        assert all(h.scores[leg] is not None for h in preferred)  # the retrieval score is kept
 
 
 def test_grouping_fills_the_page_when_each_set_has_many_languages(opensearch_url, os_client, index_name):

@@ -18,6 +18,7 @@ def test_preference_boosts_without_filtering():
     ranked = postprocess.prefer_languages(_hits(), ["de"], 0.2)
     # normalised: a-en 1, b-en .889, a-de .833+.2, c-fr .444, b-de 0+.2
     assert [h.doc_id for h in ranked] == ["a-de", "a-en", "b-en", "c-fr", "b-de"]
+    assert [round(h.score, 3) for h in ranked] == [1.033, 1.0, 0.889, 0.444, 0.2]  # the ranking score
     assert [h.doc_id for h in postprocess.prefer_languages(_hits(), [], 0.2)] == [h.doc_id for h in _hits()]
 
 
@@ -26,6 +27,7 @@ def test_grouping_keeps_one_hit_per_set_and_lists_the_other_languages():
     assert [(h.doc_id, h.variants) for h in grouped] == [("a-en", ["de"]), ("b-en", ["de"]), ("c-fr", [])]
     preferred = postprocess.group_hits(_hits(), "set", prefer=["de"])
     assert [(h.doc_id, h.variants) for h in preferred] == [("a-de", ["en"]), ("b-de", ["en"]), ("c-fr", [])]
+    assert [h.score for h in preferred] == [1.0, 0.9, 0.5]  # each group's first member's: falling down the page
 
 
 def test_apply_pages_after_grouping():
