@@ -11,10 +11,10 @@ translations fills several candidate slots: eleven languages per description on 
   other languages stay in the list (unlike a filter);
 - :func:`group_hits` keeps the first hit of each group (a metadata key, e.g. the id of a set of
   translations), preferring a preferred-language member when the group has one among the candidates
-  (scored as the group's first member, so scores still fall down the page),
-  and lists the group's other languages among the candidates in ``Hit.variants``; the searchers then ask
-  the index for every language of the page's groups (:func:`variants_body`, :func:`attach_variants`: one
-  aggregation), so the list does not depend on which members the candidates held.
+  (scored as the group's first member, so scores still fall down the page), and lists the group's other
+  languages among the candidates in ``Hit.variants``; the searchers then ask the index for every language
+  of the page's groups (:func:`variants_body`, :func:`attach_variants`: one aggregation), so the list does
+  not depend on which members the candidates held.
 """
 
 from __future__ import annotations

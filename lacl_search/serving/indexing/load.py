@@ -92,15 +92,15 @@ def prepare_target(client: OpenSearch, alias: str, encoder: Encoder, options: Lo
     if profile is not None and profile.encoder_fingerprint != fingerprint:
         raise ConfigError(f"the fusion profile was fitted for encoder {profile.encoder_fingerprint}, not for "
                           f"{options.model_name!r} ({fingerprint}): fit one for this model")
-    target = _choose_target(client, alias, encoder, options)
+    target = _choose_target(client, alias, encoder, options, fingerprint)
     if profile is not None:
         profiles.attach(client, target.index, profile)
         log.info("fusion profile stored in %s", target.index)
     return target
 
 
-def _choose_target(client: OpenSearch, alias: str, encoder: Encoder, options: LoadOptions) -> LoadResult:
-    fingerprint = encoder.fingerprint()
+def _choose_target(client: OpenSearch, alias: str, encoder: Encoder, options: LoadOptions,
+                   fingerprint: str) -> LoadResult:
     if not options.rebuild:
         existing = versions.find_index(client, alias, model_fingerprint=fingerprint)
         if existing:
