@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import gradio as gr
 
 from . import handlers, render
-from .handlers import MAX_K, MODES, Detector
+from .handlers import FUSIONS, MAX_K, MODES, Detector
 from .protocols import SearcherLike
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,17 @@ EXAMPLES = (
 MODE_CHOICES = [(render.MODE_LABELS[m], m) for m in MODES]
 
 
+def fusion_radio(fusions: Sequence[str]) -> gr.Radio:
+    """The hybrid-fusion control offering ``fusions``, the first selected."""
+    return gr.Radio([(render.FUSION_LABELS[f], f) for f in fusions], value=fusions[0],
+                    label="Hybrid fusion", elem_id="lacl-fusion")
+
+
+def weight_slider(fusion: str) -> gr.Slider:
+    """The fixed weight, editable only while the fixed-weight fusion is selected (the others ignore it)."""
+    return gr.Slider(interactive=fusion == "minmax")
+
+
 def detect_language(text: str) -> str | None:
     """The library's language detector, imported on first use (lingua loads its models lazily)."""
     from lacl_search.core.langid import detect_language as detect
@@ -41,15 +52,18 @@ def detect_language(text: str) -> str | None:
 def _controls(grouping: bool) -> tuple:
     with gr.Row():
         mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Mode (Results tab)", elem_id="lacl-mode")
+        k = gr.Slider(1, MAX_K, value=10, step=1, label="Results per ranking", elem_id="lacl-k")
+    with gr.Row():
+        fusion = fusion_radio([f.value for f in FUSIONS])
         weight = gr.Slider(
             0.0,
             1.0,
             value=0.5,
             step=0.05,
-            label="Hybrid weight (dense share; BM25 gets the rest)",
+            label="Fixed weight: dense share of hybrid (BM25 gets the rest)",
             elem_id="lacl-weight",
+            interactive=False,
         )
-        k = gr.Slider(1, MAX_K, value=10, step=1, label="Results per ranking", elem_id="lacl-k")
     with gr.Row():
         langs = gr.CheckboxGroup(
             choices=[], label="Only documents in these languages (none ticked: all)", elem_id="lacl-langs"
@@ -60,9 +74,7 @@ def _controls(grouping: bool) -> tuple:
     with gr.Row():
         group = gr.Checkbox(value=grouping, visible=grouping, label="One hit per translation set (other languages "
                             "as badges)", elem_id="lacl-group")
-        learned = gr.Checkbox(value=False, label="Learned fusion for hybrid (the index profile's ranker, fused in "
-                              "this process; about 3 × the server time)", elem_id="lacl-learned")
-    return mode, weight, k, langs, prefer, group, learned
+    return mode, weight, k, langs, prefer, group, fusion
 
 
 def _result_panels(names: Sequence[str]) -> tuple[list[gr.HTML], gr.HTML, list[gr.HTML]]:
@@ -104,30 +116,33 @@ def _event_functions(searchers: Mapping[str, SearcherLike], index: str, detect: 
     main = next(iter(searchers.values()))
 
     def on_search(text: str, mode: str, k: float, weight: float, langs: list[str], prefer: list[str],
-                  grouped: bool, learned: bool) -> tuple[str, ...]:
+                  grouped: bool, fusion: str) -> tuple[str, ...]:
         options = handlers.Options.from_widgets(mode, k, weight, langs, prefer, group_by if grouped else None,
-                                                learned)
+                                                fusion)
         view = handlers.search_page(searchers, index, detect, text, options)
         return (view.language, view.results, *(view.columns[m] for m in MODES), *view.compare)
 
-    def on_load() -> tuple[str, gr.CheckboxGroup, gr.CheckboxGroup]:
-        html_, choices = handlers.load_header(searchers, index)
-        return html_, gr.CheckboxGroup(choices=choices), gr.CheckboxGroup(choices=choices)
+    def on_load() -> tuple:
+        state = handlers.load_header(searchers, index)
+        langs = gr.CheckboxGroup(choices=state.langs)
+        return (state.header, langs, gr.CheckboxGroup(choices=state.langs), fusion_radio(state.fusions),
+                weight_slider(state.fusions[0]))
 
     def search(
-        query: str, mode: str = "hybrid", k: int = 10, weight: float = 0.5, langs: list[str] | None = None,
-        prefer: list[str] | None = None, grouped: bool = False, learned: bool = False,
+        query: str, mode: str = "hybrid", k: int = 10, weight: float | None = None, langs: list[str] | None = None,
+        prefer: list[str] | None = None, grouped: bool = False, fusion: str | None = None,
     ) -> dict:
-        """Search the index (mode bm25, dense or hybrid; weight = dense share of hybrid; langs = filter;
-        prefer = languages ranked first; grouped = one hit per translation set; learned = hybrid with the
-        index profile's learned ranker).
+        """Search the index (mode bm25, dense or hybrid; langs = filter; prefer = languages ranked first;
+        grouped = one hit per translation set; fusion = how hybrid fuses: auto (the index's fitted profile),
+        learned (its learned ranker) or minmax at weight, the dense share; a weight without a fusion means
+        minmax).
 
         Returns {query, language, mode, hits: [{doc_id, lang, title, text, score, scores, highlights,
         variants}], error}; a refused query or an unreachable cluster raises an error with a one-line message.
         """
         try:
             options = handlers.Options.from_widgets(mode, k, weight, langs, prefer, group_by if grouped else None,
-                                                    learned)
+                                                    fusion)
         except handlers.QueryError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         answer = handlers.api_search(main, index, detect, query, options)
@@ -166,13 +181,14 @@ def build_demo(
         header = gr.HTML(render.header_html(index, None, names, None), elem_id="lacl-header")
         query, button = _query_row()
         detected = gr.HTML(render.language_badge(None), elem_id="lacl-detected")
-        mode, weight, k, langs, prefer, group, learned = _controls(group_by is not None)
+        mode, weight, k, langs, prefer, group, fusion = _controls(group_by is not None)
         gr.Examples(examples=[[q] for q in examples], inputs=[query], label="Examples")
         columns, results, compare = _result_panels(names)
-        inputs = [query, mode, k, weight, langs, prefer, group, learned]
+        inputs = [query, mode, k, weight, langs, prefer, group, fusion]
         outputs = [detected, results, *columns, *compare]
         gr.on([button.click, query.submit], on_search, inputs, outputs, api_visibility="private")
-        demo.load(on_load, None, [header, langs, prefer], api_visibility="private")
+        demo.load(on_load, None, [header, langs, prefer, fusion, weight], api_visibility="private")
+        fusion.change(weight_slider, fusion, weight, api_visibility="private")
         gr.api(search, api_name="search")
     return demo
 

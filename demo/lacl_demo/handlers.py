@@ -50,6 +50,9 @@ class SearchView:
     compare: tuple[str, ...] = ()
 
 
+FUSIONS = (Fusion.AUTO, Fusion.LEARNED, Fusion.MINMAX)
+
+
 @dataclass(frozen=True)
 class Options:
     """The page's settings, in one order everywhere (widgets, API endpoint, handlers).
@@ -57,34 +60,49 @@ class Options:
     Attributes:
         mode: the ranking shown in the Results tab (:class:`~lacl_search.core.types.Mode`).
         k: hits per ranking (1 to :data:`MAX_K`).
-        weight: dense share of hybrid fusion (0 to 1).
+        weight: dense share of a fixed-weight hybrid (0 to 1); set only with ``fusion`` ``minmax``.
         langs: only documents in these languages (empty: all).
         prefer: documents in these languages first, the others kept (empty: language-agnostic ranking).
         group_by: metadata key of translation sets: one hit per set (None: every language version).
-        learned: hybrid ranks with the index profile's learned ranker (``fusion="learned"``) instead of its
-            weights.
+        fusion: how hybrid fuses its legs, one of :data:`FUSIONS`: ``auto`` (the index's fitted profile, else
+            min-max 0.5/0.5), ``learned`` (the profile's learned ranker) or ``minmax`` at ``weight``.
     """
 
     mode: Mode = Mode.HYBRID
     k: int = 10
-    weight: float = 0.5
+    weight: float | None = None
     langs: tuple[str, ...] = ()
     prefer: tuple[str, ...] = ()
     group_by: str | None = None
-    learned: bool = False
+    fusion: Fusion = Fusion.AUTO
 
     @classmethod
     def from_widgets(cls, mode: str | None, k: float | None, weight: float | None, langs: Sequence[str] | None,
                      prefer: Sequence[str] | None = None, group_by: str | None = None,
-                     learned: bool | None = False) -> Options:
-        """Clamp what the widgets (or an API caller) give: a known mode, 1 <= k <= 50, 0 <= weight <= 1."""
+                     fusion: str | None = None) -> Options:
+        """Clamp what the widgets (or an API caller) give: a known mode and fusion, 1 <= k <= 50, 0 <= weight
+        <= 1. The weight counts only for fixed-weight fusion: the widgets always send the slider's value, and
+        an API caller's weight without a fusion means ``minmax`` at that weight (as in the library)."""
         try:
             parsed = Mode.parse(mode or Mode.HYBRID)
         except BadInput:
             raise QueryError(f"Unknown mode {mode!r}; choose one of {', '.join(MODES)}.") from None
+        chosen = _fusion(fusion, weight)
         k_int = min(max(10 if k is None else int(k), 1), MAX_K)
-        w = min(max(float(0.5 if weight is None else weight), 0.0), 1.0)
-        return cls(parsed, k_int, w, tuple(langs or ()), tuple(prefer or ()), group_by or None, bool(learned))
+        w = min(max(float(weight), 0.0), 1.0) if chosen is Fusion.MINMAX and weight is not None else None
+        return cls(parsed, k_int, w, tuple(langs or ()), tuple(prefer or ()), group_by or None, chosen)
+
+
+def _fusion(fusion: str | None, weight: float | None) -> Fusion:
+    if fusion is None:
+        return Fusion.MINMAX if weight is not None else Fusion.AUTO
+    try:
+        parsed = Fusion.parse(fusion)
+    except BadInput:
+        parsed = None
+    if parsed not in FUSIONS:
+        raise QueryError(f"Unknown fusion {fusion!r}; choose one of {', '.join(f.value for f in FUSIONS)}.")
+    return parsed
 
 
 def build_request(query: str | None, options: Options) -> SearchRequest:
@@ -95,21 +113,24 @@ def build_request(query: str | None, options: Options) -> SearchRequest:
     try:
         return SearchRequest(query=query, mode=options.mode, k=options.k, weight=options.weight,
                              langs=options.langs, prefer_langs=options.prefer, group_by=options.group_by,
-                             fusion=Fusion.LEARNED if options.learned else Fusion.AUTO)
+                             fusion=options.fusion)
     except BadInput as exc:
         raise QueryError(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
 
 
 def _search_options(request: SearchRequest, mode: str) -> dict:
-    """The keyword options of ``Searcher.search`` for ``request`` in ``mode`` (only the ones set)."""
-    options: dict = {"mode": mode, "k": request.k, "langs": list(request.langs) or None, "weight": request.weight,
+    """The keyword options of ``Searcher.search`` for ``request`` in ``mode`` (only the ones set; the fusion
+    and its weight only for hybrid)."""
+    options: dict = {"mode": mode, "k": request.k, "langs": list(request.langs) or None,
                      "explain": True}  # the page shows each hit's score parts
     if request.prefer_langs:
         options["prefer_langs"] = list(request.prefer_langs)
     if request.group_by:
         options["group_by"] = request.group_by
-    if request.fusion is Fusion.LEARNED and mode == Mode.HYBRID.value:
-        options["fusion"] = Fusion.LEARNED.value
+    if mode == Mode.HYBRID.value and request.fusion is not Fusion.AUTO:
+        options["fusion"] = request.fusion.value
+        if request.weight is not None:
+            options["weight"] = request.weight
     return options
 
 
@@ -230,8 +251,30 @@ def search_page(
     return SearchView(detect_badge(request.query, detect), columns[mode], columns, compare)
 
 
-def load_header(searchers: Mapping[str, SearcherLike], index: str) -> tuple[str, list[str]]:
-    """The page-load handler: header HTML and the languages offered by the filter.
+@dataclass(frozen=True)
+class PageState:
+    """What a page load sets: the header, the languages the filters offer, and the hybrid fusions the index
+    supports (``fusions``, the first selected; the slider counts only under ``minmax``)."""
+
+    header: str
+    langs: list[str]
+    fusions: tuple[str, ...] = tuple(f.value for f in FUSIONS)
+
+
+def fusion_choices(fusion: Mapping[str, object] | None) -> tuple[str, ...]:
+    """The fusions to offer for an index (``Searcher.index_info()["fusion"]``), the default first: the fitted
+    profile (and its learned ranker when it has one) and the fixed weight; only the fixed weight without a
+    profile for the encoder."""
+    if not fusion:
+        return tuple(f.value for f in FUSIONS)
+    if fusion.get("auto") != Fusion.LANGUAGE.value:
+        return (Fusion.MINMAX.value,)
+    learned = (Fusion.LEARNED.value,) if fusion.get("learned") else ()
+    return (Fusion.AUTO.value, *learned, Fusion.MINMAX.value)
+
+
+def load_header(searchers: Mapping[str, SearcherLike], index: str) -> PageState:
+    """The page-load handler: header HTML, the languages offered by the filters, the fusions offered.
 
     Runs on every page load, so a cluster started after the demo shows up without a restart.
     """
@@ -240,9 +283,10 @@ def load_header(searchers: Mapping[str, SearcherLike], index: str) -> tuple[str,
         info = main.index_info()
     except Exception as exc:  # noqa: BLE001 - an unreachable cluster is a message, not a crash
         log.warning("index info failed: %s: %s", type(exc).__name__, exc)
-        return render.header_html(index, None, list(searchers), friendly_error(exc, index)), []
+        return PageState(render.header_html(index, None, list(searchers), friendly_error(exc, index)), [])
     langs = info.get("langs") or {}
-    return render.header_html(index, info, list(searchers), None), sorted(map(str, langs))  # type: ignore[call-overload]
+    return PageState(render.header_html(index, info, list(searchers), None), sorted(map(str, langs)),  # type: ignore[call-overload]
+                     fusion_choices(info.get("fusion")))  # type: ignore[arg-type]
 
 
 def api_search(

@@ -16,6 +16,8 @@ from .protocols import HitLike
 NO_RESULTS_CLASS = "lacl-no-results"
 SNIPPET_CHARS = 240
 MODE_LABELS = {"bm25": "BM25", "dense": "dense", "hybrid": "hybrid"}
+FUSION_LABELS = {"auto": "fitted profile (language-aware)", "learned": "learned ranker (about 3 × the server time)",
+                 "minmax": "fixed weight (the slider)"}
 LANGUAGE_NAMES = {
     "ar": "Arabic",
     "cs": "Czech",
@@ -182,11 +184,26 @@ def header_html(
         f'<b class="lacl-doc-count">{docs:,}</b> documents',
         f"by language: {by_lang}" if by_lang else "",
         f"encoder: {enc}",
+        fusion_line(info.get("fusion")),  # type: ignore[arg-type]
     ]
     body = " · ".join(x for x in lines if x)
     if docs == 0:
         body += error_box(f"The index {index!r} is empty. Ingest documents first.")
     return f'{title}<div class="lacl-header" style="margin:.3em 0">{body}</div>'
+
+
+def fusion_line(fusion: Mapping[str, object] | None) -> str:
+    """What hybrid fuses with by default (``Searcher.index_info()["fusion"]``), for the header."""
+    if not fusion:
+        return ""
+    if fusion.get("auto") != "language":
+        return ('<span class="lacl-fusion" data-fusion="minmax">hybrid: min-max at the slider\'s weight (no fusion '
+                "profile fitted for this encoder: <code>lacl-search fusion fit</code>)</span>")
+    langs = list(fusion.get("languages") or [])  # type: ignore[call-overload]
+    own = f"weights for {len(langs)} query languages and a fallback" if langs else "fallback weights"
+    ranker = ", learned ranker available" if fusion.get("learned") else ""
+    return (f'<span class="lacl-fusion" data-fusion="language">hybrid: fitted language-aware fusion ({own}{ranker})'
+            "</span>")
 
 
 def hit_dict(hit: HitLike) -> dict:

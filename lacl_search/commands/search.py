@@ -40,10 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--filter", action="append", default=[], metavar="EXPR",
                    help="FIELD=VALUE, FIELD=V1,V2, FIELD!=VALUE, FIELD>=N (also >, <, <=) on lang, doc_id or "
                         "metadata; repeated filters are ANDed")
-    p.add_argument("--weight", type=float, default=0.5, help="hybrid weight of the dense leg, 0-1 (minmax)")
+    p.add_argument("--weight", type=float, help="hybrid: the dense leg's share of a fixed-weight fusion, 0-1 "
+                                                "(minmax, zscore, wrrf; default 0.5); with --fusion auto it "
+                                                "means minmax at this weight")
     p.add_argument("--fusion", choices=Fusion.choices(), default=Fusion.AUTO.value,
                    help="hybrid fusion (auto: the index's language-aware profile when one is fitted for the "
-                        "model, else minmax)")
+                        "model, else minmax at 0.5)")
     p.add_argument("--fusion-side", choices=["auto", "server", "client"], default="auto",
                    help="fuse in OpenSearch (neural-search plugin) or in Python")
     p.add_argument("--query-lang", help="the query's language (skips detection)")

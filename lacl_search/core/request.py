@@ -17,6 +17,21 @@ from lacl_search.errors import BadInput
 
 MAX_QUERY_CHARS = 2000
 MAX_WINDOW = 10_000  # offset + k: OpenSearch's default index.max_result_window
+DEFAULT_WEIGHT = 0.5  # the dense leg's share of a fixed-weight fusion when the caller gives none
+_UNWEIGHTED = (Fusion.LANGUAGE, Fusion.LEARNED, Fusion.RRF)
+
+
+def _fusion(fusion: Fusion, weight: float | None) -> Fusion:
+    """``fusion`` as a request with ``weight`` runs it: ``auto`` with a weight is min-max at that weight (the
+    caller asked for a fixed weighting), and a fusion that has no use for the weight refuses it."""
+    if weight is None:
+        return fusion
+    if fusion is Fusion.AUTO:
+        return Fusion.MINMAX
+    if fusion in _UNWEIGHTED:
+        why = "is unweighted (wrrf takes a weight)" if fusion is Fusion.RRF else "weighs by the index's fusion profile"
+        raise BadInput(f"weight is for the fixed-weight fusions (minmax, zscore, wrrf); {fusion.value} fusion {why}")
+    return fusion
 
 
 def _codes(langs: Sequence[str] | None) -> tuple[str, ...]:
@@ -36,8 +51,11 @@ class SearchRequest:
         langs: only documents in these languages (ISO 639-1 or locale codes; normalised).
         filter: a structured filter (:mod:`lacl_search.core.filters`) on ``lang``, ``doc_id`` or metadata.
         fusion: :class:`Fusion` for hybrid search (``auto``: the index's language-aware profile when it
-            has one for the encoder, else ``minmax``).
-        weight: hybrid weight of the dense leg in ``[0, 1]`` (BM25 gets ``1 - weight``), for ``minmax``.
+            has one for the encoder, else ``minmax``; ``auto`` with a ``weight`` is ``minmax`` at that weight).
+        weight: the dense leg's share of a fixed-weight fusion (``minmax``, ``zscore``, ``wrrf``) in ``[0, 1]``
+            (BM25 gets ``1 - weight``); None: 0.5 (:attr:`dense_weight`). Giving one asks for that weighting,
+            so it is refused with ``language``, ``learned`` and ``rrf`` fusion, whose weights come from elsewhere
+            (the index's profile; none), instead of being ignored.
         query_lang: the query's language when the caller knows it (skips detection).
         explain: attach each leg's score to hybrid hits (one extra request; off by default: without it a
             hybrid hit carries its fused score only).
@@ -60,7 +78,7 @@ class SearchRequest:
     langs: tuple[str, ...] = ()
     filter: F.Filter | None = None
     fusion: Fusion = Fusion.AUTO
-    weight: float = 0.5
+    weight: float | None = None
     query_lang: str | None = None
     explain: bool = False
     group_by: str | None = None
@@ -80,7 +98,7 @@ class SearchRequest:
             raise BadInput(f"offset must be a non-negative integer, got {self.offset!r}")
         if self.offset + self.k > MAX_WINDOW:
             raise BadInput(f"offset + k must be at most {MAX_WINDOW}, got {self.offset + self.k}")
-        if not 0.0 <= float(self.weight) <= 1.0:
+        if self.weight is not None and not 0.0 <= float(self.weight) <= 1.0:
             raise BadInput(f"weight must lie in [0, 1], got {self.weight}")
         if isinstance(self.langs, str) or isinstance(self.prefer_langs, str):
             raise BadInput("langs and prefer_langs take a list of language codes, not one string")
@@ -93,11 +111,16 @@ class SearchRequest:
             raise BadInput("group_by names a metadata key")
         object.__setattr__(self, "query", query)
         object.__setattr__(self, "mode", Mode.parse(self.mode))
-        object.__setattr__(self, "fusion", Fusion.parse(self.fusion))
-        object.__setattr__(self, "weight", float(self.weight))
+        object.__setattr__(self, "fusion", _fusion(Fusion.parse(self.fusion), self.weight))
+        object.__setattr__(self, "weight", None if self.weight is None else float(self.weight))
         object.__setattr__(self, "langs", _codes(self.langs))
         object.__setattr__(self, "prefer_langs", _codes(self.prefer_langs))
         object.__setattr__(self, "query_lang", normalize_lang(self.query_lang))
+
+    @property
+    def dense_weight(self) -> float:
+        """The dense leg's share of a fixed-weight fusion (``weight``, else :data:`DEFAULT_WEIGHT`)."""
+        return DEFAULT_WEIGHT if self.weight is None else self.weight
 
     @property
     def window(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lacl_search.core import fusion, queries, schema
+from lacl_search.core.fusion_profile import FALLBACK, FusionProfile
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Fusion, Hit, Mode
 from lacl_search.errors import ClusterError
@@ -84,7 +85,7 @@ def hybrid_plan(request: SearchRequest, vector: list[float], lang: str | None) -
     filters = request.filter_clauses()
     depth = request.hybrid_depth
     subqueries = [queries.bm25_clause(request.query, lang), queries.knn_clause(vector, depth, filters)]
-    weights = [1.0 - request.weight, request.weight]
+    weights = [1.0 - request.dense_weight, request.dense_weight]
     if request.fusion is Fusion.RRF:
         name, pipeline = queries.pipeline_name("rrf"), queries.rrf_pipeline()
     elif request.fusion is Fusion.ZSCORE:
@@ -153,7 +154,7 @@ def fused_page(request: SearchRequest, fused: dict[str, float], runs: list[dict[
 def fuse_on_client(request: SearchRequest, responses: list[dict]) -> list[Hit]:
     """Fuse the two legs' responses (:mod:`lacl_search.core.fusion`) and cut the requested page."""
     runs, by_id = leg_runs(responses)
-    weights = [1.0 - request.weight, request.weight]
+    weights = [1.0 - request.dense_weight, request.dense_weight]
     if request.fusion is Fusion.RRF:
         fused = fusion.reciprocal_rank_fusion(runs)
     elif request.fusion is Fusion.WRRF:
@@ -185,6 +186,16 @@ def index_info(index: str, mapping: dict, response: dict) -> dict:
     langs = {b["key"]: b["doc_count"] for b in response["aggregations"]["langs"]["buckets"]}
     return {"index": index, "indices": concrete, "docs": int(docs), "langs": langs, "model": meta.get("model"),
             "meta": meta}
+
+
+def fusion_info(profile: FusionProfile | None) -> dict:
+    """What ``auto`` hybrid search fuses with on an index: ``{"auto": "language" | "minmax", "learned": the
+    profile has a learned ranker, "languages": query languages with weights of their own, "lexicon": name}``."""
+    if profile is None:
+        return {"auto": Fusion.MINMAX.value, "learned": False, "languages": [], "lexicon": None}
+    langs = sorted(lang for lang in profile.languages if lang != FALLBACK)
+    return {"auto": Fusion.LANGUAGE.value, "learned": profile.ranker is not None, "languages": langs,
+            "lexicon": profile.lexicon}
 
 
 LANGS_AGG = {"size": 0, "aggs": {"langs": {"terms": {"field": schema.LANG, "size": 100}}}}

@@ -129,10 +129,13 @@ class Searcher:
                 yield self.run(request, vector=vectors.get(id(request)))
 
     def index_info(self) -> dict:
-        """Index name(s), document count, documents per language, and the model in the mapping."""
+        """Index name(s), document count, documents per language, the model in the mapping, and what hybrid
+        search fuses with by default for this searcher's encoder (``fusion``: :func:`plan.fusion_info`)."""
         with translate_errors(self.index):
             mapping = self.client.indices.get_mapping(index=self.index)
-            return plan.index_info(self.index, mapping, self.client.search(index=self.index, body=plan.LANGS_AGG))
+            info = plan.index_info(self.index, mapping, self.client.search(index=self.index, body=plan.LANGS_AGG))
+            info["fusion"] = plan.fusion_info(self._stored()[0])
+            return info
 
     def ensure_pipeline(self, name: str, body: dict) -> None:
         """Create search pipeline ``name`` and verify the cluster stored exactly its processors."""

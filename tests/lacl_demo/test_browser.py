@@ -189,6 +189,9 @@ def test_german_query_finds_english_documents_in_dense_and_hybrid(
         page.goto(url)
         page.wait_for_selector(".lacl-doc-count")
         assert page.inner_text(".lacl-doc-count") == str(len(CORPUS))
+        page.wait_for_selector(".lacl-fusion[data-fusion=minmax]")  # no profile: min-max at the slider's weight
+        assert page.eval_on_selector_all("#lacl-fusion input", "els => els.map(e => e.value)") == ["minmax"]
+        assert not page.is_disabled("#lacl-weight input[type=range]")
         _set_k(page, 5)
         seconds = _run_query(page, GERMAN_QUERY)
         log.info("query -> rendered results: %.2f s", seconds)
@@ -209,14 +212,34 @@ def test_german_query_finds_english_documents_in_dense_and_hybrid(
         page.close()
 
 
-def test_learned_fusion_checkbox_uses_the_profile_ranker(browser, os_client, index_name, default_encoder):
-    """With the quickstart's profile on the index, ticking "Learned fusion" reranks the hybrid column with its
-    ranker (scores may be negative) and leaves the other columns as they were."""
+def _library(os_client, index, encoder, query: str, **options) -> list:
+    from lacl_search.serving.search import Searcher
+
+    return Searcher(os_client, index=index, encoder=encoder).search(query, mode="hybrid", k=5, **options)
+
+
+def _choose_fusion(page, fusion: str) -> None:
+    page.check(f"#lacl-fusion input[value={fusion}]")
+    slider = "#lacl-weight input[type=range]"
+    page.wait_for_function(f"() => document.querySelector('{slider}').disabled === {str(fusion != 'minmax').lower()}")
+
+
+def _set_weight(page, weight: float) -> None:
+    box = page.locator("#lacl-weight input[type=number]")
+    box.fill(str(weight))
+    box.press("Enter")
+
+
+def test_fusion_control_follows_the_index_profile(browser, os_client, index_name, default_encoder):
+    """With the quickstart's profile on the index, hybrid ranks by it and the weight slider is locked (it would
+    change nothing); "learned ranker" reranks with its ranker; "fixed weight" unlocks the slider and hybrid
+    becomes min-max at its value. Every ranking shown is the library's for the same options."""
     from lacl_search.core.fusion_profile import FusionProfile
     from lacl_search.serving import profiles
     from lacl_search.serving.search import Searcher
     from tests.support import REPO_ROOT
 
+    query = "Programm zum Packen von Archiven"
     _ingest(os_client, index_name, default_encoder, CORPUS)
     shipped = FusionProfile.from_json((REPO_ROOT / "configs/fusion/multilingual-e5-small-q4.json").read_text())
     assert shipped.ranker is not None and shipped.ranker.uses_translated_dense  # the translated dense leg too
@@ -225,21 +248,37 @@ def test_learned_fusion_checkbox_uses_the_profile_ranker(browser, os_client, ind
     with _serve({"default": Searcher(os_client, index=index_name, encoder=default_encoder)}, index_name) as url:
         page = browser.new_page()
         page.goto(url)
-        page.wait_for_selector(".lacl-doc-count")
+        page.wait_for_selector(".lacl-fusion[data-fusion=language]")
+        assert "learned ranker available" in page.inner_text("#lacl-header")
+        assert page.is_checked("#lacl-fusion input[value=auto]")
+        assert page.is_disabled("#lacl-weight input[type=range]")
         _set_k(page, 5)
-        _run_query(page, "Programm zum Packen von Archiven")
-        weighted = {mode: _doc_ids(page, mode) for mode in ("bm25", "dense", "hybrid")}
-        page.check("#lacl-learned input")
+        _run_query(page, query)
+        fitted = {mode: _doc_ids(page, mode) for mode in ("bm25", "dense", "hybrid")}
+        assert fitted["hybrid"] == [h.doc_id for h in _library(os_client, index_name, default_encoder, query)]
+
+        _choose_fusion(page, "learned")
         _run_query(page, GERMAN_QUERY)
-        _run_query(page, "Programm zum Packen von Archiven")
+        _run_query(page, query)
         learned = _doc_ids(page, "hybrid")
-        log.info("weighted %s, learned hybrid %s", weighted, learned)
+        log.info("fitted %s, learned hybrid %s", fitted, learned)
         assert len(learned) == 5 and RELEVANT_ENGLISH & set(learned), learned
         shown = [float(x) for x in re.findall(r"fused (-?\d\.\d{3})", page.inner_text("#col-hybrid"))]
-        library = Searcher(os_client, index=index_name, encoder=default_encoder).search(
-            "Programm zum Packen von Archiven", mode="hybrid", k=5, fusion="learned")
+        library = _library(os_client, index_name, default_encoder, query, fusion="learned")
         assert learned == [h.doc_id for h in library] and shown == [round(h.score, 3) for h in library]
-        assert {m: _doc_ids(page, m) for m in ("bm25", "dense")} == {m: weighted[m] for m in ("bm25", "dense")}
+        assert {m: _doc_ids(page, m) for m in ("bm25", "dense")} == {m: fitted[m] for m in ("bm25", "dense")}
+
+        _choose_fusion(page, "minmax")
+        fixed = {}
+        for weight in (0.0, 1.0):
+            _set_weight(page, weight)
+            _run_query(page, GERMAN_QUERY)
+            _run_query(page, query)
+            fixed[weight] = _doc_ids(page, "hybrid")
+            library = _library(os_client, index_name, default_encoder, query, weight=weight)
+            assert fixed[weight] == [h.doc_id for h in library], (weight, fixed[weight])
+        log.info("fixed weight 0 / 1: %s", fixed)
+        assert fixed[0.0] != fixed[1.0]  # the slider now moves the ranking
         page.close()
 
 

@@ -14,6 +14,7 @@ from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from lacl_demo import handlers, render
 from lacl_demo.handlers import MODES, Options, QueryError
 from lacl_search.core.request import MAX_QUERY_CHARS
+from lacl_search.core.types import Fusion
 from lacl_search.serving.client import ClusterUnavailable
 
 
@@ -41,8 +42,8 @@ class FakeSearcher:
         self.info = info if info is not None else {"index": "docs", "docs": 3, "langs": {"en": 2, "de": 1}}
         self.calls = []
 
-    def search(self, query, mode="hybrid", k=10, langs=None, weight=0.5, **extra):
-        self.calls.append({"query": query, "mode": mode, "k": k, "langs": langs, "weight": weight, **extra})
+    def search(self, query, mode="hybrid", k=10, langs=None, **extra):
+        self.calls.append({"query": query, "mode": mode, "k": k, "langs": langs, **extra})
         if self.error is not None:
             raise self.error
         return self.hits[mode]
@@ -57,10 +58,14 @@ def _hit(doc_id, lang, title="A title", text="some text", highlights=()):
     return FakeHit(doc_id, lang, title, text, 1.5, {"bm25": 1.5, "dense": None, "fused": None}, list(highlights))
 
 
-def _page(searchers, query, mode="hybrid", k=10, weight=0.5, langs=None, detect=lambda q: "de"):
+def _page(searchers, query, mode="hybrid", k=10, weight=0.5, langs=None, detect=lambda q: "de", fusion="auto"):
+    """A click: the widgets send the slider's weight and the fusion radio's value every time."""
     if not isinstance(searchers, dict):
         searchers = {"enc": searchers}
-    return handlers.search_page(searchers, "docs", detect, query, Options.from_widgets(mode, k, weight, langs))
+    options = Options.from_widgets(mode, k, weight, langs, fusion=fusion)
+    return handlers.search_page(searchers, "docs", detect, query, options)
+
+AUTO, MINMAX = Fusion.AUTO, Fusion.MINMAX
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -77,10 +82,23 @@ def test_over_long_query_is_refused_at_the_limit():
 
 
 def test_options_are_clamped_and_mode_checked():
-    assert Options.from_widgets("BM25", 0, -1, None) == Options("bm25", 1, 0.0, ())
-    assert Options.from_widgets(None, 500.0, 2, ["de"]) == Options("hybrid", handlers.MAX_K, 1.0, ("de",))
+    assert Options.from_widgets("BM25", 0, -1, None, fusion="minmax") == Options("bm25", 1, 0.0, (), fusion=MINMAX)
+    assert Options.from_widgets(None, 500.0, 2, ["de"], fusion="minmax") == Options(
+        "hybrid", handlers.MAX_K, 1.0, ("de",), fusion=MINMAX)
     with pytest.raises(QueryError, match="Unknown mode"):
         Options.from_widgets("sparse", 10, 0.5, None)
+
+
+def test_the_weight_counts_only_for_the_fixed_weight_fusion():
+    """The slider always sends its value; under the fitted profile or the learned ranker it means nothing, so it
+    is dropped. An API caller's weight without a fusion asks for min-max at it, as in the library."""
+    assert Options.from_widgets("hybrid", 10, 0.3, [], fusion="auto") == Options(weight=None, fusion=AUTO)
+    assert Options.from_widgets("hybrid", 10, 0.3, [], fusion="learned").weight is None
+    assert Options.from_widgets("hybrid", 10, 0.3, []) == Options(weight=0.3, fusion=MINMAX)
+    assert Options.from_widgets("hybrid", 10, None, []) == Options(weight=None, fusion=AUTO)
+    for bad in ("rrf", "sparse"):
+        with pytest.raises(QueryError, match="Unknown fusion"):
+            Options.from_widgets("hybrid", 10, 0.5, [], fusion=bad)
 
 
 # ------------------------------------------------------------------------------------ escaping
@@ -129,9 +147,10 @@ def test_hit_without_title_or_lang_renders():
 # ------------------------------------------------------------------------------------ the click handler
 def test_search_page_renders_three_rankings_and_the_selected_one():
     searcher = FakeSearcher()
-    view = _page(searcher, "  Dateien komprimieren ", mode="dense", k=5, weight=0.3)
+    view = _page(searcher, "  Dateien komprimieren ", mode="dense", k=5, weight=0.3, fusion="minmax")
     assert [c["mode"] for c in searcher.calls] == list(MODES)
-    assert all(c["query"] == "Dateien komprimieren" and c["k"] == 5 and c["weight"] == 0.3 for c in searcher.calls)
+    assert all(c["query"] == "Dateien komprimieren" and c["k"] == 5 for c in searcher.calls)
+    assert {c["mode"]: c.get("weight") for c in searcher.calls} == {"bm25": None, "dense": None, "hybrid": 0.3}
     for mode in MODES:
         assert f'data-doc-id="{mode}-1"' in view.columns[mode]
     assert view.results == view.columns["dense"]
@@ -224,20 +243,38 @@ def test_compare_runs_the_second_encoder_in_the_selected_mode_only():
 # ------------------------------------------------------------------------------------ header and API
 def test_header_lists_index_documents_languages_and_encoders():
     info = {"index": "docs", "docs": 1234, "langs": {"en": 1000, "de": 234}, "model": "default"}
-    html, choices = handlers.load_header({"e5 <small>": FakeSearcher(info=info)}, "docs")
-    assert "1,234" in html and ">en<" in html and ">de<" in html
-    assert "e5 &lt;small&gt;" in html and "<small>" not in html
-    assert choices == ["de", "en"]
+    state = handlers.load_header({"e5 <small>": FakeSearcher(info=info)}, "docs")
+    assert "1,234" in state.header and ">en<" in state.header and ">de<" in state.header
+    assert "e5 &lt;small&gt;" in state.header and "<small>" not in state.header
+    assert state.langs == ["de", "en"]
 
 
 def test_header_reports_an_unreachable_cluster():
-    html, choices = handlers.load_header({"e": FakeSearcher(error=ClusterUnavailable("down"))}, "docs")
-    assert "not reachable" in html and choices == []
+    state = handlers.load_header({"e": FakeSearcher(error=ClusterUnavailable("down"))}, "docs")
+    assert "not reachable" in state.header and state.langs == []
 
 
 def test_header_reports_an_empty_index():
-    html, _ = handlers.load_header({"e": FakeSearcher(info={"docs": 0, "langs": {}})}, "docs")
-    assert "is empty" in html
+    state = handlers.load_header({"e": FakeSearcher(info={"docs": 0, "langs": {}})}, "docs")
+    assert "is empty" in state.header
+
+
+@pytest.mark.parametrize(
+    ("fusion", "says", "choices"),
+    [
+        ({"auto": "language", "learned": True, "languages": ["de", "fr"], "lexicon": "x"},
+         "fitted language-aware fusion (weights for 2 query languages and a fallback, learned ranker available)",
+         ("auto", "learned", "minmax")),
+        ({"auto": "language", "learned": False, "languages": [], "lexicon": None},
+         "fitted language-aware fusion (fallback weights)", ("auto", "minmax")),
+        ({"auto": "minmax", "learned": False, "languages": [], "lexicon": None},
+         "min-max at the slider", ("minmax",)),
+    ],
+)  # fmt: skip
+def test_header_says_what_hybrid_fuses_with_and_offers_only_what_the_index_has(fusion, says, choices):
+    info = {"index": "docs", "docs": 3, "langs": {"en": 3}, "fusion": fusion}
+    state = handlers.load_header({"e": FakeSearcher(info=info)}, "docs")
+    assert says in state.header and state.fusions == choices
 
 
 def test_api_search_returns_plain_hits_and_errors_as_messages():
@@ -303,8 +340,8 @@ def test_search_endpoint_answers_gradio_client():
 
 def test_preference_and_grouping_reach_the_searcher_only_when_set():
     searcher = FakeSearcher()
-    handlers.search_page({"enc": searcher}, "docs", lambda q: "de", "q", Options.from_widgets("dense", 5, 0.5, []))
-    assert all(set(c) == {"query", "mode", "k", "langs", "weight", "explain"} for c in searcher.calls)
+    handlers.search_page({"enc": searcher}, "docs", lambda q: "de", "q", Options.from_widgets("dense", 5, None, []))
+    assert all(set(c) == {"query", "mode", "k", "langs", "explain"} for c in searcher.calls)
     assert all(c["explain"] for c in searcher.calls)  # the page shows score parts
     searcher.calls.clear()
     options = Options.from_widgets("dense", 5, 0.5, [], prefer=["de"], group_by="group")
@@ -320,9 +357,13 @@ def test_variants_render_as_badges():
     assert render.hit_dict(hit)["variants"] == ["de", "ja"]
 
 
-def test_learned_fusion_reaches_the_hybrid_search_only():
+@pytest.mark.parametrize(
+    ("fusion", "hybrid"),
+    [("auto", {}), ("learned", {"fusion": "learned"}), ("minmax", {"fusion": "minmax", "weight": 0.3})],
+)
+def test_fusion_and_weight_reach_the_hybrid_search_only(fusion, hybrid):
+    """The fitted profile is the searcher's default (nothing passed); the slider's weight goes with min-max only."""
     searcher = FakeSearcher()
-    options = Options.from_widgets("hybrid", 5, 0.5, [], learned=True)
-    assert options.learned and not Options.from_widgets("hybrid", 5, 0.5, []).learned
-    handlers.search_page({"enc": searcher}, "docs", lambda q: "de", "q", options)
-    assert {c["mode"]: c.get("fusion") for c in searcher.calls} == {"bm25": None, "dense": None, "hybrid": "learned"}
+    _page(searcher, "q", k=5, weight=0.3, fusion=fusion)
+    sent = {c["mode"]: {key: c[key] for key in ("fusion", "weight") if key in c} for c in searcher.calls}
+    assert sent == {"bm25": {}, "dense": {}, "hybrid": hybrid}

@@ -42,6 +42,8 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     (("search", "--index", "docs", "--mode", "bm25", "--filter", "oops", "q"), 3, "filter must look like"),
     (("search", "--index", "docs", "--mode", "bm25", "q"), 7, "is not reachable"),
     (("search", "--queries", "q.jsonl"), 3, "--queries needs --output"),
+    (("search", "--index", "docs", "--fusion", "language", "--weight", "0.3", "q"), 3,
+     "weight is for the fixed-weight fusions (minmax, zscore, wrrf); language fusion weighs by"),
     (("eval",), 3, "eval needs --run"),
     (("fusion", "fit", "--legs", "legs", "--data", "data", "--benchmarks", "mixed", "--output", "p.json",
       "--leg-depth", "-1"), 4, "--leg-depth must be 0"),

@@ -25,10 +25,25 @@ def test_defaults_and_normalisation():
     ({"mode": "semantic"}, "mode must be one of \\['bm25', 'dense', 'hybrid'\\]"),
     ({"fusion": "borda"}, "fusion must be one of"),
     ({"langs": "de"}, "not one string"),
+    ({"weight": 0.3, "fusion": "language"}, "weight is for the fixed-weight fusions .*language fusion weighs by"),
+    ({"weight": 0.3, "fusion": "learned"}, "learned fusion weighs by the index's fusion profile"),
+    ({"weight": 0.3, "fusion": "rrf"}, "rrf fusion is unweighted \\(wrrf takes a weight\\)"),
 ])
 def test_invalid_requests_are_one_line_errors(changes, message):
     with pytest.raises(BadInput, match=message):
         SearchRequest(**{"query": "q", **changes})
+
+
+def test_a_weight_asks_for_a_fixed_weighting():
+    """Without a weight, ``auto`` is the index's fitted profile; with one it is min-max at that weight (a weight
+    that ``auto`` ignored would look like a slider that moves nothing); the default weight is 0.5."""
+    assert SearchRequest(query="q").fusion is Fusion.AUTO and SearchRequest(query="q").dense_weight == 0.5
+    weighted = SearchRequest(query="q", weight=0.2)
+    assert weighted.fusion is Fusion.MINMAX and weighted.dense_weight == 0.2
+    assert weighted.with_changes(k=3).fusion is Fusion.MINMAX
+    for fusion in ("zscore", "wrrf", "minmax"):
+        assert SearchRequest(query="q", fusion=fusion, weight=0.0).dense_weight == 0.0
+    assert SearchRequest(query="q", fusion="language").weight is None
 
 
 def test_the_request_is_keyword_only_and_immutable():

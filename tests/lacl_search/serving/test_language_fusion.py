@@ -39,6 +39,12 @@ def test_profile_is_used_by_auto_and_gives_the_same_ranking_on_both_sides(os_cli
         assert hits[0].doc_id == "xml-de" and hits[0].scores["fused"] == pytest.approx(1.0)
         rankings[side] = [h.doc_id for h in hits if h.score > 0]
     assert rankings["server"] == rankings["client"] and all(d.endswith("-de") for d in rankings["server"])
+    # a weight asks for min-max at that weight, not the profile (which would leave the weight without effect)
+    searcher = Searcher(os_client, index=index_name, encoder=tiny)
+    weighted = searcher.search(query, mode="hybrid", k=5, weight=0.0, query_lang="de")
+    minmax = searcher.search(query, mode="hybrid", k=5, fusion="minmax", weight=0.0, query_lang="de")
+    assert [(h.doc_id, h.score) for h in weighted] == [(h.doc_id, h.score) for h in minmax]
+    assert any(not h.doc_id.endswith("-de") for h in weighted if h.score > 0)  # BM25 over all, not German only
 
     dense_only = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.0, 0.0, 1.0)})
     profiles.attach(os_client, index_name, dense_only)
