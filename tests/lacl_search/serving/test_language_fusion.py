@@ -108,27 +108,29 @@ def test_grouping_and_preference_on_a_real_index(os_client, index_name):
 
 
 def test_grouping_fills_the_page_when_each_set_has_many_languages(opensearch_url, os_client, index_name):
-    """Twelve sets of eight translations each, a set's members alike (one shard: equal scores), so the first
-    candidate window (4 x 5 hits) holds only three sets: the searchers widen it until the page has five
-    sets, and the next pages the rest."""
+    """Forty sets of eight translations each, a set's members alike but for one word (one shard: equal BM25
+    scores; not identical, whose equal vectors Lucene's HNSW graph returns fewer of than asked), so the first
+    candidate window (4 x the block of 30 hits) holds only fifteen sets: the searchers widen it until the
+    block has thirty sets; its pages share that ranking, and the next block holds the rest."""
     from lacl_search.core.settings import ClusterSettings
     from lacl_search.core.types import Document
     from lacl_search.serving.async_search import AsyncSearcher, make_async_client
 
     tiny = build_tiny_encoder(seed=3).eval()
     langs = ("en", "de", "fr", "it", "es", "pt", "ru", "ja")
-    docs = [Document(f"s{g:02d}-{lang}", "archive tool" + " extra" * g, lang=lang, metadata={"set": f"s{g:02d}"})
-            for g in range(12) for lang in langs]
+    docs = [Document(f"s{g:02d}-{lang}", f"archive tool {lang}" + " extra" * g, lang=lang,
+                     metadata={"set": f"s{g:02d}"}) for g in range(40) for lang in langs]
     load_documents(os_client, index_name, tiny, docs, options=LoadOptions(model_name="tiny", shards=1))
     searcher = Searcher(os_client, index=index_name, encoder=tiny)
     for mode in ("bm25", "dense", "hybrid"):
-        first = searcher.search("archive tool", mode=mode, k=5, group_by="set")
-        second = searcher.search("archive tool", mode=mode, k=5, offset=5, group_by="set")
-        rest = searcher.search("archive tool", mode=mode, k=5, offset=10, group_by="set")
-        sets = [h.metadata["set"] for h in first + second + rest]
-        assert (len(first), len(second), len(rest)) == (5, 5, 2) and sorted(sets) == [f"s{g:02d}" for g in range(12)]
-        assert all(h.variants == sorted(set(langs) - {h.lang}) for h in first + second + rest)  # from the index
-        grouped_sets = [h.metadata["set"] for h in first]  # the last mode's: hybrid
+        pages = [searcher.search("archive tool", mode=mode, k=10, offset=offset, group_by="set")
+                 for offset in (0, 10, 20, 30)]
+        sets = [h.metadata["set"] for page in pages for h in page]
+        assert [len(p) for p in pages] == [10, 10, 10, 10] and sorted(sets) == [f"s{g:02d}" for g in range(40)]
+        one = searcher.search("archive tool", mode=mode, k=30, group_by="set")
+        assert [h.doc_id for p in pages[:3] for h in p] == [h.doc_id for h in one]  # one ranking per block
+        assert all(h.variants == sorted(set(langs) - {h.lang}) for p in pages for h in p)  # from the index
+        grouped_sets = [h.metadata["set"] for h in pages[0]]  # the last mode's: hybrid
     filtered = searcher.search("archive tool", mode="bm25", k=3, group_by="set", langs=["de", "fr"])
     assert all(sorted([h.lang, *h.variants]) == ["de", "fr"] for h in filtered)  # the filter holds for variants too
 
@@ -136,12 +138,31 @@ def test_grouping_fills_the_page_when_each_set_has_many_languages(opensearch_url
         settings = dataclasses.replace(ClusterSettings.from_env(), url=opensearch_url)
         async_searcher = AsyncSearcher(make_async_client(settings), index=index_name, encoder=tiny)
         try:
-            return [h.metadata["set"] for h in await async_searcher.search("archive tool", mode="hybrid", k=5,
+            return [h.metadata["set"] for h in await async_searcher.search("archive tool", mode="hybrid", k=10,
                                                                             group_by="set")]
         finally:
             await async_searcher.close()
 
     assert grouped_sets == asyncio.run(grouped())  # the asyncio twin widens the same way
+
+
+def test_pages_of_a_preferred_search_share_one_ranking(os_client, index_name):
+    """"My language first" ranks min-max normalised candidates plus a boost, so the ranking depends on the
+    candidate list: pages of one block must rank the same list (before, a page fetched 4 x its own window,
+    and pages of 10 repeated and skipped hits)."""
+    from lacl_search.core.types import Document
+
+    tiny = build_tiny_encoder(seed=3).eval()
+    words = ("archive", "compress", "file", "tool", "zip", "tar", "data", "backup", "disk", "image")
+    docs = [Document(f"d{i:03d}-{lang}", " ".join(words[(i * j) % len(words)] for j in range(1, 2 + i % 7)),
+                     lang=lang) for i in range(120) for lang in ("en", "de")]
+    load_documents(os_client, index_name, tiny, docs, options=LoadOptions(model_name="tiny"))
+    searcher = Searcher(os_client, index=index_name, encoder=tiny)
+    for mode in ("bm25", "dense", "hybrid"):
+        pages = [h.doc_id for offset in (0, 10, 20)
+                 for h in searcher.search("archive file tool", mode=mode, k=10, offset=offset, prefer_langs=["de"])]
+        one = searcher.search("archive file tool", mode=mode, k=30, prefer_langs=["de"])
+        assert pages == [h.doc_id for h in one], mode
 
 
 def test_query_translation_reaches_english_documents_lexically(os_client, index_name, tmp_path, monkeypatch,
