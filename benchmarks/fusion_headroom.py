@@ -3,7 +3,7 @@ weightings fitted on the fit half, scored on the report half (offline, no re-que
 
 Usage:
     python benchmarks/fusion_headroom.py --data data/ddtp --output runs/headroom \
-        --setup titles-base runs/legs-d30 configs/fusion/multilingual-e5-small-q4.json \
+        --setup titles-base runs/legs-d30 provision/lacl_provision/models/default-fusion-profile.json \
         --setup notitle-base runs/fusion-notitle/legs runs/fusion-notitle/profile-mono.json \
         --setup titles-trained runs/fusion-trained/legs runs/fusion-trained/profile-mono.json
 

@@ -11,7 +11,8 @@
 # the learned ranker of `--fusion learned`, fitted on the same queries; RANKER=0 leaves it out) is written to
 # $OUT/profile.json;
 # `lacl-search fusion apply --index ALIAS --profile $OUT/profile.json` attaches it to an index (or `lacl-search
-# ingest ... --fusion-profile $OUT/profile.json` stores it in the index the job builds, before the alias moves).
+# ingest ... --fusion-profile $OUT/profile.json` stores it in the index the job builds, before the alias moves;
+# copied to $MODEL/fusion_profile.json, every later ingest with the model stores it).
 set -euo pipefail
 DATA="${1:-data/ddtp}"; OUT="${2:-runs/fusion}"; MODEL="${MODEL:-default}"; DEPTH="${DEPTH:-30}"
 # LEXICON: the query-translation lexicon learned from the training languages' parallel pairs (LEXICON= : none)

@@ -32,10 +32,10 @@ lacl-search data ddtp --out "$DATA"
 # query translation for the lexical leg: word translations learned from the training languages' parallel pairs
 # and its English words encoded once, for the translations learned fusion induces for the other languages
 lacl-search fusion lexicon --parallel "$DATA/train/parallel.jsonl" --name ddtp --if-missing --model "$MODEL" >/dev/null
-# with the language-aware fusion weights fitted for this encoder on the dev benchmarks (docs/fusion.md),
-# stored in the index before the alias moves to it
+# the model's folder holds the language-aware fusion weights fitted for it on the dev benchmarks
+# (docs/fusion.md; `model install` put them there): ingest stores them in the index before the alias moves
 lacl-search ingest --input "$DATA/quickstart/corpus.jsonl" --index "$INDEX" --id-field _id \
-  --metadata-field group --no-progress --fusion-profile configs/fusion/multilingual-e5-small-q4.json
+  --metadata-field group --no-progress
 
 while IFS= read -r query; do
   [ -n "$query" ] || continue

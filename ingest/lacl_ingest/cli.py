@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "k-NN search, same recall on the dev benchmark; not less disk)")
     p.add_argument("--fusion-profile", type=Path, metavar="JSON",
                    help="fusion profile fitted for this model ('lacl-search fusion fit'), stored in the index "
-                        "before the alias moves (default: a rebuild with the same model keeps the serving one's)")
+                        "before the alias moves (default: the serving index's for the same model, else the "
+                        "model folder's fusion_profile.json, which the default model has)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local: this process; ray: Ray Data with a pool of encoder actors (lacl-search[ray])")
@@ -77,6 +78,7 @@ def _add_bulk_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from lacl_search.core import registry
     from lacl_search.core.fusion_profile import FusionProfile
     from lacl_search.serving.indexing import BulkOptions, LoadOptions
 
@@ -92,7 +94,8 @@ def main(args: argparse.Namespace) -> int:
     load = LoadOptions(model_name=args.model, rebuild=args.rebuild, keep_old=args.keep_old,
                        delete_missing=args.delete_missing, replicas=args.replicas, bulk=bulk,
                        vector_quantization=args.vector_quantization, shards=args.shards,
-                       fusion_profile=FusionProfile.read(args.fusion_profile) if args.fusion_profile else None)
+                       fusion_profile=FusionProfile.read(args.fusion_profile) if args.fusion_profile else None,
+                       model_profile=FusionProfile.of_model(registry.resolve(args.model)))
     config = IngestConfig(args.input, args.index, args.model, args.rejects, args.format, fields, load,
                           show_progress=not args.no_progress, engine=args.engine, backend=args.backend)
     report = _run(config, settings, args)

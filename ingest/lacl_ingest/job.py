@@ -154,4 +154,5 @@ def warn_without_profile(client: OpenSearch, index: str, encoder: Encoder) -> No
         return
     if found is None:
         log.warning("index %s has no fusion profile fitted for this model: hybrid search uses min-max 0.5/0.5; "
-                    "fit one with `MODEL=... bash scripts/fit_fusion.sh`, then `lacl-search fusion apply`", index)
+                    "fit one with `MODEL=... bash scripts/fit_fusion.sh`, then `lacl-search fusion apply` (or "
+                    "save it as fusion_profile.json in the model's folder: every later ingest stores it)", index)

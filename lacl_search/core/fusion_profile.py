@@ -31,6 +31,7 @@ from lacl_search.core.lexicon import check_name
 from lacl_search.errors import ArtifactMissing, ConfigError
 
 PROFILE_VERSION = 1
+MODEL_FILE = "fusion_profile.json"  # a model folder's own profile (the default model's: `lacl-search model install`)
 FALLBACK = "*"
 LANGUAGE_LEGS = ("same", "other", "dense")
 UNKNOWN_LEGS = ("bm25", "dense")
@@ -120,3 +121,10 @@ class FusionProfile:
             return cls.from_json(path.read_text(encoding="utf-8"))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
+
+    @classmethod
+    def of_model(cls, model: str | Path) -> FusionProfile | None:
+        """The profile a model folder ships (:data:`MODEL_FILE`), or None (none there, or ``model`` is a hub id
+        or a registered name not resolved to its folder)."""
+        path = Path(model) / MODEL_FILE
+        return cls.read(path) if path.is_file() else None

@@ -81,6 +81,14 @@ def find(client: OpenSearch, index: str, encoder_fingerprint: str | None) -> Fus
     return in_mapping(client.indices.get_mapping(index=index), encoder_fingerprint)
 
 
+def find_for_alias(client: OpenSearch, alias: str, encoder_fingerprint: str | None) -> FusionProfile | None:
+    """:func:`find` for an alias that may not exist yet (its first build): None then."""
+    try:
+        return find(client, alias, encoder_fingerprint)
+    except NotFoundError:
+        return None
+
+
 def stored(mapping: dict, encoder_fingerprint: str | None) -> tuple[FusionProfile | None, Lexicon | None]:
     """What a searcher reads from a ``GET _mapping`` answer once: the profile for this encoder, and the
     lexicon the index's profile names (loaded, or None). Each stored profile is parsed once (one may carry a

@@ -234,14 +234,14 @@ def test_fusion_control_follows_the_index_profile(browser, os_client, index_name
     """With the quickstart's profile on the index, hybrid ranks by it and the weight slider is locked (it would
     change nothing); "learned ranker" reranks with its ranker; "fixed weight" unlocks the slider and hybrid
     becomes min-max at its value. Every ranking shown is the library's for the same options."""
+    from lacl_provision.models.store import SHIPPED_PROFILE
     from lacl_search.core.fusion_profile import FusionProfile
     from lacl_search.serving import profiles
     from lacl_search.serving.search import Searcher
-    from tests.support import REPO_ROOT
 
     query = "Programm zum Packen von Archiven"
     _ingest(os_client, index_name, default_encoder, CORPUS)
-    shipped = FusionProfile.from_json((REPO_ROOT / "configs/fusion/multilingual-e5-small-q4.json").read_text())
+    shipped = FusionProfile.read(SHIPPED_PROFILE)
     assert shipped.ranker is not None and shipped.ranker.uses_translated_dense  # the translated dense leg too
     assert shipped.ranker.induces  # and induced translations for the languages the lexicon lacks
     assert profiles.attach(os_client, index_name, shipped)

@@ -98,3 +98,39 @@ def test_ingest_with_the_openvino_backend_and_search_with_its_query_encoder(os_c
         ["image viewer"])[0]
     hits = Searcher(os_client, index=index_name, encoder=query_encoder).search("image viewer", mode="dense", k=3)
     assert len(hits) == 3 and hits[0].doc_id == f"d{int(exact.argmax())}"
+
+
+def test_a_model_folder_profile_is_stored_unless_a_fitted_one_is_there(os_client, opensearch_url, index_name,
+                                                                      tmp_path, monkeypatch, caplog):
+    """`ingest --model FOLDER` stores the folder's fusion_profile.json in an index without one for the model
+    (so a user's index of the default model searches with the fitted fusion); a profile fitted later and
+    attached to the index wins over it through rebuilds; one fitted for another model is a warning."""
+    from lacl_search import cli
+    from lacl_search.core.fusion_profile import MODEL_FILE, FusionProfile
+    from lacl_search.serving import profiles
+
+    monkeypatch.setenv("OPENSEARCH_URL", opensearch_url)
+    tiny = build_tiny_encoder(seed=3).eval()
+    folder = tiny.save_pretrained(tmp_path / "tiny")
+    shipped = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.2, 0.1, 0.7)})
+    (folder / MODEL_FILE).write_text(shipped.to_json(), encoding="utf-8")
+    path = tmp_path / "docs.jsonl"
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n"
+                            for i, t in enumerate(["XML parser library", "image viewer", "Bildbetrachter"])))
+    ingest = ["ingest", "--input", str(path), "--index", index_name, "--model", str(folder), "--no-progress"]
+
+    assert cli.main(ingest) == 0
+    assert profiles.find(os_client, index_name, tiny.fingerprint()) == shipped
+    fitted = FusionProfile(encoder_fingerprint=tiny.fingerprint(), languages={"*": (0.5, 0.0, 0.5)})
+    assert profiles.attach(os_client, index_name, fitted)
+    assert cli.main([*ingest, "--rebuild"]) == 0
+    assert profiles.find(os_client, index_name, tiny.fingerprint()) == fitted  # carried over, not replaced
+
+    other = FusionProfile(encoder_fingerprint="another-model", languages={"*": (0.2, 0.1, 0.7)})
+    (folder / MODEL_FILE).write_text(other.to_json(), encoding="utf-8")
+    os_client.indices.delete(index=f"{index_name}*", expand_wildcards="all")
+    with caplog.at_level("WARNING"):
+        assert cli.main(ingest) == 0
+    assert profiles.find(os_client, index_name, tiny.fingerprint()) is None
+    assert "was fitted for encoder another-model, not this one" in caplog.text
+    assert "has no fusion profile fitted for this model" in caplog.text

@@ -180,6 +180,19 @@ def test_installed_folder_carries_provenance(installed_encoder) -> None:
     assert json.loads((path / "lacl_encoder.json").read_text())["query_prefix"] == "query: "
 
 
+@pytest.mark.slow
+def test_installed_folder_carries_the_fusion_profile_fitted_for_it(installed_encoder, tmp_path) -> None:
+    """The shipped profile is the default model's (same fingerprint): every ingest with the model stores it."""
+    from lacl_search.core.fusion_profile import FusionProfile
+
+    profile = FusionProfile.of_model(registry.locate("default"))
+    assert profile == FusionProfile.read(store.SHIPPED_PROFILE) and profile.ranker is not None
+    assert profile.encoder_fingerprint == installed_encoder.fingerprint()
+    first = store.ship_fusion_profile(tmp_path)
+    assert store.ship_fusion_profile(tmp_path) == first and FusionProfile.of_model(tmp_path) == profile
+    assert FusionProfile.of_model(tmp_path / "elsewhere") is None
+
+
 def write_reference(workdir: Path) -> None:
     """Regenerate ``reference.json`` from the compiled C engine (needs gcc and the wheel)."""
     wheel = store.fetch_wheel()

