@@ -5,7 +5,7 @@ Both work on a candidate list longer than the page and are pure functions over
 the page lies in (:func:`ranked_window`: pages of one block rank the same candidates, so they neither repeat
 nor skip hits), and when grouping leaves fewer hits than the block needs while the server had more to give (a
 set of translations fills several candidate slots: eleven languages per description on the DDTP corpora),
-fetch ``CANDIDATE_FACTOR`` times more, up to ``MAX_WIDENINGS`` times (:func:`wider_window`):
+fetch ``WIDENING_FACTOR`` times more, up to ``MAX_WIDENINGS`` times (:func:`wider_window`):
 
 - :func:`prefer_languages` adds ``boost`` to the min-max normalised score of hits in preferred
   languages, so "my language first" and language-agnostic ranking are one flag apart, and documents in
@@ -29,8 +29,9 @@ from lacl_search.core.request import MAX_WINDOW, SearchRequest
 from lacl_search.core.types import Hit
 
 log = logging.getLogger(__name__)
-CANDIDATE_FACTOR = 4
-MAX_WIDENINGS = 3  # at most 4 requests: a block of 30 grows 120 -> 480 -> 1,920 -> 7,680 candidates
+CANDIDATE_FACTOR = 2  # candidates per hit of the ranked block: 60 for pages inside the first 30 hits
+WIDENING_FACTOR = 4
+MAX_WIDENINGS = 3  # at most 4 requests: a block of 30 grows 60 -> 240 -> 960 -> 3,840 candidates
 
 
 def ranked_window(request: SearchRequest) -> int:
@@ -56,7 +57,7 @@ def wider_window(request: SearchRequest, k: int, fetched: int, ranked: int) -> i
     window = ranked_window(request)
     if ranked >= window or fetched < k:
         return None
-    wider = min(k * CANDIDATE_FACTOR, MAX_WINDOW, window * CANDIDATE_FACTOR ** (MAX_WIDENINGS + 1))
+    wider = min(k * WIDENING_FACTOR, MAX_WINDOW, window * CANDIDATE_FACTOR * WIDENING_FACTOR ** MAX_WIDENINGS)
     return wider if wider > k else None
 
 

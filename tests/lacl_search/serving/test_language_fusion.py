@@ -110,7 +110,7 @@ def test_grouping_and_preference_on_a_real_index(os_client, index_name):
 def test_grouping_fills_the_page_when_each_set_has_many_languages(opensearch_url, os_client, index_name):
     """Forty sets of eight translations each, a set's members alike but for one word (one shard: equal BM25
     scores; not identical, whose equal vectors Lucene's HNSW graph returns fewer of than asked), so the first
-    candidate window (4 x the block of 30 hits) holds only fifteen sets: the searchers widen it until the
+    candidate window (2 x the block of 30 hits) holds only eight sets: the searchers widen it until the
     block has thirty sets; its pages share that ranking, and the next block holds the rest."""
     from lacl_search.core.settings import ClusterSettings
     from lacl_search.core.types import Document

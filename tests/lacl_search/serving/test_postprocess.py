@@ -33,18 +33,19 @@ def test_grouping_keeps_one_hit_per_set_and_lists_the_other_languages():
 def test_apply_pages_after_grouping():
     request = SearchRequest(query="q", k=2, offset=1, group_by="set", prefer_langs=["de"])
     assert [h.doc_id for h in postprocess.apply(request, _hits())] == ["b-de", "c-fr"]
-    assert postprocess.candidates_request(request).k == 120 and postprocess.candidates_request(request).offset == 0
+    assert postprocess.candidates_request(request).k == 60 and postprocess.candidates_request(request).offset == 0
     with pytest.raises(BadInput):
         SearchRequest(query="q", prefer_boost=2)
 
 
 def test_the_candidate_window_widens_only_while_groups_leave_the_block_short():
     request = SearchRequest(query="q", k=10, group_by="set")  # ranked down to hit 30, the hybrid block
-    assert postprocess.wider_window(request, 120, fetched=120, ranked=4) == 480  # full window, 4 groups: more
-    assert postprocess.wider_window(request, 120, fetched=120, ranked=10) == 480  # the page is full, the block not
-    assert postprocess.wider_window(request, 120, fetched=93, ranked=3) is None  # the server had no more
-    assert postprocess.wider_window(request, 120, fetched=120, ranked=30) is None  # the block is full
-    assert postprocess.wider_window(request, 7680, fetched=7680, ranked=9) is None  # 3 widenings at most
+    assert postprocess.wider_window(request, 60, fetched=60, ranked=4) == 240  # full window, 4 groups: more
+    assert postprocess.wider_window(request, 60, fetched=60, ranked=10) == 240  # the page is full, the block not
+    assert postprocess.wider_window(request, 60, fetched=53, ranked=3) is None  # the server had no more
+    assert postprocess.wider_window(request, 60, fetched=60, ranked=30) is None  # the block is full
+    assert postprocess.wider_window(request, 960, fetched=960, ranked=9) == 3840
+    assert postprocess.wider_window(request, 3840, fetched=3840, ranked=9) is None  # 3 widenings at most
     deep = SearchRequest(query="q", k=100, offset=9_800, group_by="set")
     assert postprocess.wider_window(deep, 9_999, fetched=9_999, ranked=5) == 10_000  # OpenSearch's result window
     assert postprocess.wider_window(deep, 10_000, fetched=10_000, ranked=5) is None
@@ -56,10 +57,10 @@ def test_every_page_of_a_block_ranks_the_same_candidates():
     block must fetch the same one (and widen alike), or a page repeats or skips hits of the one before."""
     pages = [SearchRequest(query="q", k=10, offset=offset, prefer_langs=["de"], group_by="set")
              for offset in (0, 10, 20)]
-    assert {postprocess.candidates_request(p).k for p in pages} == {120}
-    assert {postprocess.wider_window(p, 120, fetched=120, ranked=12) for p in pages} == {480}
-    assert postprocess.candidates_request(pages[0].with_changes(offset=30)).k == 240  # the next block
-    assert postprocess.candidates_request(pages[0].with_changes(depth=50)).k == 200  # a block of the given depth
+    assert {postprocess.candidates_request(p).k for p in pages} == {60}
+    assert {postprocess.wider_window(p, 60, fetched=60, ranked=12) for p in pages} == {240}
+    assert postprocess.candidates_request(pages[0].with_changes(offset=30)).k == 120  # the next block
+    assert postprocess.candidates_request(pages[0].with_changes(depth=50)).k == 100  # a block of the given depth
     assert postprocess.ranked_window(SearchRequest(query="q", k=10, offset=9_985)) == 10_000  # at most the server's
 
 
