@@ -99,12 +99,13 @@ def prepare_target(client: OpenSearch, alias: str, encoder: Encoder, options: Lo
         raise ConfigError(f"the fusion profile was fitted for encoder {profile.encoder_fingerprint}, not for "
                           f"{options.model_name!r} ({fingerprint}): fit one for this model")
     target = _choose_target(client, alias, encoder, options, fingerprint)
-    source = "the job's"
+    source = "the job's fusion profile"
     if profile is None:
-        profile, source = _model_profile(client, alias, options, fingerprint), f"model {options.model_name!r}'s"
+        profile = _model_profile(client, alias, options, fingerprint)
+        source = f"the fusion profile shipped with model {options.model_name!r}"
     if profile is not None:
         profiles.attach(client, target.index, profile)
-        log.info("%s fusion profile stored in %s", source, target.index)
+        log.info("%s stored in %s", source, target.index)
     return target
 
 
