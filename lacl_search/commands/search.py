@@ -80,7 +80,7 @@ def _template(args: argparse.Namespace, query: str, k: int):
     return SearchRequest(query=query, mode=args.mode, k=k, offset=args.offset, langs=tuple(args.lang), filter=node,
                          fusion=args.fusion, weight=args.weight, query_lang=args.query_lang, group_by=args.group_by,
                          prefer_langs=tuple(args.prefer_lang), prefer_boost=args.prefer_boost,
-                         explain=not args.queries, depth=args.depth)
+                         explain=not args.queries, depth=args.depth, fetch=not args.queries)  # runs: ids, scores
 
 
 def _check(args: argparse.Namespace) -> None:

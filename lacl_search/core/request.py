@@ -66,6 +66,9 @@ class SearchRequest:
             ranking score below; the retrieval scores stay in ``Hit.scores``).
         prefer_boost: how much a preferred language adds to a hit's score normalised to [0, 1] within the
             candidates (0.2: a preferred document overtakes others up to a fifth of the score range above it).
+        fetch: False: hits carry their id, scores, language and metadata only (no title, text or highlights),
+            for callers that need the ranking alone (``search --queries`` runs): less to send, parse and
+            highlight.
         depth: hits each hybrid leg contributes to normalisation and fusion (server-side
             ``pagination_depth``; default :data:`~lacl_search.core.queries.HYBRID_DEPTH`): deeper costs server
             time, shallower moves min-max normalisation (docs/fusion.md, "Hybrid depth").
@@ -85,6 +88,7 @@ class SearchRequest:
     prefer_langs: tuple[str, ...] = ()
     prefer_boost: float = 0.2
     depth: int | None = None
+    fetch: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.query, str) or not self.query.strip():

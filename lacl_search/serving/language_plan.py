@@ -28,7 +28,7 @@ from lacl_search.core.fusion_profile import FusionProfile
 from lacl_search.core.lexicon import Lexicon
 from lacl_search.core.request import SearchRequest
 from lacl_search.core.types import Hit
-from lacl_search.serving.plan import HybridPlan, fused_page, hits, leg_runs
+from lacl_search.serving.plan import HybridPlan, fused_page, hits, leg_runs, shaped
 
 Translations = Sequence[tuple[str, float]]
 
@@ -96,7 +96,7 @@ def server_plan(request: SearchRequest, vector: list[float], lang: str | None, p
     subqueries = [*lexical, queries.knn_clause(vector, depth, filters)]
     name = queries.pipeline_name("minmax", weights)
     body = queries.hybrid_query(subqueries, request.k, filters, highlight=True, offset=request.offset, depth=depth)
-    return HybridPlan(name, queries.normalization_pipeline(weights), body)
+    return HybridPlan(name, queries.normalization_pipeline(weights), shaped(body, request))
 
 
 def client_bodies(request: SearchRequest, vector: list[float], lang: str | None,
@@ -106,7 +106,7 @@ def client_bodies(request: SearchRequest, vector: list[float], lang: str | None,
     filters = request.filter_clauses()
     lexical, _ = weighted_lexical(request, lang, profile, translated)
     bm25 = [queries.clause_query(c, n, filters, highlight=True) for c in lexical]
-    return [*bm25, queries.knn_query(vector, n, filters)]
+    return [shaped(body, request) for body in (*bm25, queries.knn_query(vector, n, filters))]
 
 
 def fuse_on_client(request: SearchRequest, responses: list[dict], lang: str | None,
@@ -182,7 +182,7 @@ def fetch_body(request: SearchRequest, ids: Sequence[str], lang: str | None, tra
     match them."""
     body = queries.clause_query(queries.ids_filter(ids), len(ids), highlight=True)
     body["highlight"]["highlight_query"] = {"bool": {"should": lexical_clauses(request, lang, translated)}}
-    return body
+    return shaped(body, request)
 
 
 def learned_page(ids: Sequence[str], fused: dict[str, float], legs: dict[str, dict[str, float]],
@@ -218,14 +218,16 @@ def lexical_plan(request: SearchRequest, lang: str, translated: Translations = (
     body = queries.hybrid_query(lexical_clauses(request, lang, translated), request.k, filters, highlight=True,
                                 offset=request.offset, depth=depth)
     weights = list(LEXICAL_WEIGHTS)
-    return HybridPlan(queries.pipeline_name("minmax", weights), queries.normalization_pipeline(weights), body)
+    return HybridPlan(queries.pipeline_name("minmax", weights), queries.normalization_pipeline(weights),
+                      shaped(body, request))
 
 
 def lexical_bodies(request: SearchRequest, lang: str, translated: Translations = ()) -> list[dict]:
     """The two lexical partitions as separate requests (client-side fusion)."""
     n = request.hybrid_depth  # as deep as the server-side hybrid query normalises
     filters = request.filter_clauses()
-    return [queries.clause_query(c, n, filters, highlight=True) for c in lexical_clauses(request, lang, translated)]
+    return [shaped(queries.clause_query(c, n, filters, highlight=True), request)
+            for c in lexical_clauses(request, lang, translated)]
 
 
 def fuse_lexical_on_client(request: SearchRequest, responses: list[dict]) -> list[Hit]:

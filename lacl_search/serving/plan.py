@@ -62,13 +62,24 @@ def with_parts(found: list[Hit], bm25: bool, dense: bool) -> list[Hit]:
     return found
 
 
+RANKING_SOURCE = (schema.DOC_ID, schema.LANG, schema.METADATA)  # what grouping and the preference read
+
+
+def shaped(body: dict, request: SearchRequest) -> dict:
+    """``body`` as ``request`` fetches its hits: whole documents with highlights, or (``fetch=False``) only
+    what ranking reads (id, language, metadata): no text to send, parse or highlight."""
+    if request.fetch:
+        return body
+    return {**{k: v for k, v in body.items() if k != "highlight"}, "_source": {"includes": list(RANKING_SOURCE)}}
+
+
 def bm25_body(request: SearchRequest, lang: str | None) -> dict:
-    return queries.bm25_query(request.query, request.k, lang, request.filter_clauses(), highlight=True,
-                              offset=request.offset)
+    return shaped(queries.bm25_query(request.query, request.k, lang, request.filter_clauses(), highlight=True,
+                                     offset=request.offset), request)
 
 
 def knn_body(request: SearchRequest, vector: list[float]) -> dict:
-    return queries.knn_query(vector, request.k, request.filter_clauses(), offset=request.offset)
+    return shaped(queries.knn_query(vector, request.k, request.filter_clauses(), offset=request.offset), request)
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ def hybrid_plan(request: SearchRequest, vector: list[float], lang: str | None) -
     else:
         name, pipeline = queries.pipeline_name("minmax", weights), queries.normalization_pipeline(weights)
     body = queries.hybrid_query(subqueries, request.k, filters, highlight=True, offset=request.offset, depth=depth)
-    return HybridPlan(name, pipeline, body)
+    return HybridPlan(name, pipeline, shaped(body, request))
 
 
 def fused_hits(found: list[Hit]) -> list[Hit]:
@@ -108,7 +119,8 @@ def parts_bodies(found: list[Hit], request: SearchRequest, vector: list[float], 
     """BM25 and k-NN requests restricted to ``found``'s ids: the score parts of hybrid hits."""
     only = [queries.ids_filter([h.doc_id for h in found])]
     n = len(found)
-    return [queries.bm25_query(request.query, n, lang, only), queries.knn_query(vector, n, only, k=n)]
+    return [{**queries.bm25_query(request.query, n, lang, only), "_source": False},
+            {**queries.knn_query(vector, n, only, k=n), "_source": False}]  # scores only
 
 
 def attach_parts(found: list[Hit], responses: list[dict]) -> list[Hit]:
@@ -123,7 +135,8 @@ def client_fusion_bodies(request: SearchRequest, vector: list[float], lang: str 
     """One BM25 and one k-NN request for client-side fusion (``_msearch``)."""
     n = request.hybrid_depth  # each leg's hits, as deep as the server-side hybrid query normalises
     filters = request.filter_clauses()
-    return [queries.bm25_query(request.query, n, lang, filters, highlight=True), queries.knn_query(vector, n, filters)]
+    return [shaped(queries.bm25_query(request.query, n, lang, filters, highlight=True), request),
+            shaped(queries.knn_query(vector, n, filters), request)]
 
 
 def leg_runs(responses: list[dict]) -> tuple[list[dict[str, float]], dict[str, Hit]]:

@@ -72,7 +72,8 @@ def test_version_is_read_once_per_client(node36_client, tiny):
 def test_every_fusion_works_on_both_lines(line, tiny, fusion):
     name, client, alias = line
     searcher = Searcher(client, index=alias, encoder=tiny)
-    hits = searcher.search("XML", mode="hybrid", k=5, fusion=fusion, weight=0.3)
+    weight = {} if fusion == "rrf" else {"weight": 0.3}  # rrf is unweighted: a weight would be refused
+    hits = searcher.search("XML", mode="hybrid", k=5, fusion=fusion, **weight)
     assert len(hits) == 5 and any(h.doc_id.startswith("xml-") for h in hits[:2])
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     server = cluster.capabilities(client).server_fusion(Fusion(fusion))
@@ -81,7 +82,7 @@ def test_every_fusion_works_on_both_lines(line, tiny, fusion):
         pipelines = client.transport.perform_request("GET", "/_search/pipeline")
         assert any(p.startswith(f"lacl-{fusion}") for p in pipelines) == (name == "3.6")
     client_side = Searcher(client, index=alias, encoder=tiny, fusion_side="client")
-    assert client_side.search("XML", mode="hybrid", k=1, fusion=fusion, weight=0.3)[0].doc_id == hits[0].doc_id
+    assert client_side.search("XML", mode="hybrid", k=1, fusion=fusion, **weight)[0].doc_id == hits[0].doc_id
 
 
 @pytest.mark.parametrize("fusion", ["zscore", "wrrf"])

@@ -53,6 +53,19 @@ def test_bm25_uses_language_fields_highlights_and_filters(os_client, index_name,
     assert only_fr and {h.lang for h in only_fr} == {"fr"}
 
 
+@pytest.mark.parametrize("side", ["server", "client"])
+def test_hits_without_documents_rank_alike(os_client, index_name, loaded, tiny, side):
+    """``fetch=False`` (what ``search --queries`` runs ask for): the same ranking and scores, with ids, language
+    and metadata but no text, title or highlights."""
+    searcher = Searcher(os_client, index=index_name, encoder=tiny, fusion_side=side)
+    for mode in ("bm25", "dense", "hybrid"):
+        whole = searcher.search("Bibliothek XML Dokumente", mode=mode, k=5, query_lang="de")
+        slim = searcher.search("Bibliothek XML Dokumente", mode=mode, k=5, query_lang="de", fetch=False)
+        assert [(h.doc_id, h.score, h.lang) for h in slim] == [(h.doc_id, h.score, h.lang) for h in whole], mode
+        assert all(h.text == "" and h.title is None and not h.highlights for h in slim), mode
+        assert any(h.text for h in whole) and (mode == "dense" or any(h.highlights for h in whole)), mode
+
+
 def test_german_stemming_matches_only_through_the_german_field(os_client, index_name, loaded):
     """"Dokument" reaches "XML-Dokumenten" only via text_i18n.de (german analyzer: both stem to dokument);
     the language-agnostic base field keeps "dokumenten" whole, so without German there is no match."""
@@ -75,7 +88,8 @@ def test_query_syntax_is_text(os_client, index_name, loaded, tiny):
 @pytest.mark.parametrize("side", ["server", "client"])
 def test_hybrid_fuses_with_score_parts(os_client, index_name, loaded, tiny, side, fusion):
     searcher = Searcher(os_client, index=index_name, encoder=tiny, fusion_side=side)
-    hits = searcher.search("XML", mode="hybrid", k=5, fusion=fusion, weight=0.3, explain=True)
+    weight = {} if fusion == "rrf" else {"weight": 0.3}  # rrf is unweighted: a weight would be refused
+    hits = searcher.search("XML", mode="hybrid", k=5, fusion=fusion, explain=True, **weight)
     assert len(hits) == 5 and any(h.doc_id.startswith("xml-") for h in hits[:2])
     assert all(h.scores["fused"] == pytest.approx(h.score) for h in hits)
     assert all(h.scores["dense"] is not None for h in hits)
