@@ -124,9 +124,8 @@ def _event_functions(searchers: Mapping[str, SearcherLike], index: str, detect: 
 
     def on_load() -> tuple:
         state = handlers.load_header(searchers, index)
-        langs = gr.CheckboxGroup(choices=state.langs)
-        return (state.header, langs, gr.CheckboxGroup(choices=state.langs), fusion_radio(state.fusions),
-                weight_slider(state.fusions[0]))
+        return (state.header, gr.CheckboxGroup(choices=state.langs), gr.CheckboxGroup(choices=state.langs),
+                fusion_radio(state.fusions), weight_slider(state.fusions[0]))
 
     def search(
         query: str, mode: str = "hybrid", k: int = 10, weight: float | None = None, langs: list[str] | None = None,

@@ -62,7 +62,7 @@ def with_parts(found: list[Hit], bm25: bool, dense: bool) -> list[Hit]:
     return found
 
 
-RANKING_SOURCE = (schema.DOC_ID, schema.LANG, schema.METADATA)  # what grouping and the preference read
+RANKING_SOURCE = (schema.DOC_ID, schema.LANG, schema.METADATA)  # a hit without its document: grouping reads these
 
 
 def shaped(body: dict, request: SearchRequest) -> dict:
