@@ -105,7 +105,7 @@ class AsyncSearcher:
         return (await asyncio.to_thread(self.encoder.encode_queries, texts)).tolist()
 
     async def _reranked(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
-        """Grouping / preference over a candidate window, widened while groups leave the page short."""
+        """Grouping / preference over a candidate window, widened while groups leave the block short."""
         k: int | None = postprocess.candidates_request(request).k
         while k is not None:
             candidates = await self._run(postprocess.candidates_request(request, k), vector)

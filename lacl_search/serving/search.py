@@ -134,7 +134,7 @@ class Searcher:
         with translate_errors(self.index):
             mapping = self.client.indices.get_mapping(index=self.index)
             info = plan.index_info(self.index, mapping, self.client.search(index=self.index, body=plan.LANGS_AGG))
-            info["fusion"] = plan.fusion_info(self._stored()[0])
+            info["fusion"] = plan.fusion_info(self._stored(mapping)[0])
             return info
 
     def ensure_pipeline(self, name: str, body: dict) -> None:
@@ -152,7 +152,7 @@ class Searcher:
         return self.encoder.encode_queries(texts).tolist()
 
     def _reranked(self, request: SearchRequest, vector: list[float]) -> list[Hit]:
-        """Grouping / preference over a candidate window, widened while groups leave the page short."""
+        """Grouping / preference over a candidate window, widened while groups leave the block short."""
         k: int | None = postprocess.candidates_request(request).k
         while k is not None:
             candidates = self._run(postprocess.candidates_request(request, k), vector)
@@ -203,11 +203,12 @@ class Searcher:
             return None
         return check_profile(fusion, self._stored()[0], self.index)
 
-    def _stored(self) -> tuple[FusionProfile | None, Lexicon | None]:
-        """``(the profile for this encoder, the lexicon the index's profile names)``, read once."""
+    def _stored(self, mapping: dict | None = None) -> tuple[FusionProfile | None, Lexicon | None]:
+        """``(the profile for this encoder, the lexicon the index's profile names)``, read once (from
+        ``mapping`` when the caller holds the index's ``GET _mapping`` answer already)."""
         if self._stored_parts is None:
             fingerprint = self.encoder.fingerprint() if self.encoder is not None else None
-            mapping = self.client.indices.get_mapping(index=self.index)
+            mapping = mapping if mapping is not None else self.client.indices.get_mapping(index=self.index)
             self._stored_parts = profiles.stored(mapping, fingerprint)
         return self._stored_parts
 
